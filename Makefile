@@ -1,0 +1,48 @@
+# Kezek: `make run` to try it, `make test` to check it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.PHONY: run test install install-test migrate seed schema locales bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml requirements-lock.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e '.[test]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+install-test: $(TEST_STAMP)
+
+run: $(STAMP)
+	$(BIN)/python -m server.cli run
+
+migrate: $(STAMP)
+	$(BIN)/python -m server.cli migrate
+
+seed: $(STAMP)
+	$(BIN)/python -m server.cli seed
+
+test: $(TEST_STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Regenerates schema/schema.graphql after a deliberate API change.
+schema: $(STAMP)
+	$(BIN)/python -m schema.export > schema/schema.graphql
+
+# Re-extracts translatable strings and updates the kk/ru/en catalogs.
+locales: $(TEST_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,111 @@
+"""The arq worker: `python -m jobs.worker` (or `kezek worker`)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from arq import Retry, cron
+from arq.worker import Worker
+
+from server import runtime
+from server.config import Settings, load_settings
+from server.db import close_db, init_db
+from server.gateways import build_gateways
+from server.logging import setup_logging
+from server.models import Application, Notification
+from server.redis import connect, redis_settings
+from server.services import jobs, notifications, registration
+
+log = logging.getLogger("kezek.worker")
+
+MAX_TRIES = 8
+
+
+def backoff(tries: int) -> float:
+    """2, 4, 8 … seconds, at most five minutes."""
+    return float(min(2**tries, 300))
+
+
+async def register_application(ctx: dict[str, Any], application_id: int) -> str | None:
+    try:
+        application = await registration.register(application_id)
+    except Exception as exc:  # noqa: BLE001 - a database hiccup: try again later
+        log.warning("registration of %s failed (%s); retrying", application_id, type(exc).__name__)
+        raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
+    return application.registration_number if application else None
+
+
+async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
+    try:
+        return await notifications.deliver(notification_id)
+    except notifications.DeliveryDeferred as exc:
+        tries = ctx.get("job_try", 1)
+        if tries >= MAX_TRIES:
+            await Notification.filter(id=notification_id, state="pending").update(state="failed")
+            log.error("notification %s given up after %s tries", notification_id, tries)
+            return "failed"
+        raise Retry(defer=backoff(tries)) from exc
+
+
+async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
+    """Re-enqueues work a lost enqueue or a dead worker left behind (jobs de-duplicate)."""
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=20)
+    submitted = await Application.filter(state="submitted", confirmed_at__lt=cutoff).values_list("id", flat=True)
+    for application_id in submitted:
+        await jobs.enqueue("register_application", application_id, job_id=jobs.register_job_id(application_id))
+    pending = await Notification.filter(state="pending", created_at__lt=cutoff).values_list("id", flat=True)
+    for notification_id in pending:
+        await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
+    return {"applications": len(submitted), "notifications": len(pending)}
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or load_settings()
+    await init_db(settings)
+    runtime.install(runtime.Runtime(settings, build_gateways(settings), ctx["redis"]))
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await close_db()
+
+
+class WorkerSettings:
+    functions = [register_application, deliver_notification]
+    cron_jobs = [cron(sweep, second={0, 30}, run_at_startup=True)]
+    on_startup = startup
+    on_shutdown = shutdown
+    max_tries = MAX_TRIES
+    health_check_interval = 30
+    job_timeout = 60
+    keep_result = 60
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    options: dict[str, Any] = dict(
+        functions=WorkerSettings.functions,
+        cron_jobs=WorkerSettings.cron_jobs,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        max_tries=MAX_TRIES,
+        health_check_interval=WorkerSettings.health_check_interval,
+        job_timeout=WorkerSettings.job_timeout,
+        keep_result=WorkerSettings.keep_result,
+        redis_settings=redis_settings(settings),
+        ctx={"settings": settings},
+        handle_signals=True,
+    )
+    options.update(overrides)
+    return Worker(**options)
+
+
+def main() -> None:
+    settings = load_settings()
+    setup_logging(settings)
+    asyncio.run(build_worker(settings).async_run())
+
+
+if __name__ == "__main__":
+    main()

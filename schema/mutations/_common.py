@@ -1,0 +1,56 @@
+"""What every mutation shares: the payload shape and turning domain errors into it."""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable, Optional, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from schema.types import Application, FieldError, application_of
+from server.errors import DomainError, ValidationErrors
+from server.models import Application as ApplicationModel
+
+T = TypeVar("T")
+
+
+@strawberry.type(description="The result of a journey step: the application, or why nothing changed.")
+class ApplicationPayload:
+    application: Optional[Application] = None
+    challenge_id: Optional[str] = strawberry.field(
+        default=None, description="Set when a one-time password was sent: pass it back with the code."
+    )
+    errors: list[FieldError] = strawberry.field(default_factory=list)
+
+
+def field_errors(exc: DomainError | ValidationErrors, language: str) -> list[FieldError]:
+    items = exc.errors if isinstance(exc, ValidationErrors) else [exc]
+    return [FieldError(field=e.field, code=e.code, message=e.message(language)) for e in items]
+
+
+async def run(
+    info: Info,
+    action: Callable[[], Awaitable[ApplicationModel]],
+    *,
+    challenge: Callable[[], Optional[str]] = lambda: None,
+) -> ApplicationPayload:
+    try:
+        model = await action()
+    except (DomainError, ValidationErrors) as exc:
+        return ApplicationPayload(errors=field_errors(exc, info.context.language))
+    return ApplicationPayload(application=await application_of(model, info), challenge_id=challenge())
+
+
+def remember_draft(info: Info, model: ApplicationModel) -> None:
+    session = info.context.session
+    if session is not None:
+        session["draft"] = str(model.public_id)
+
+
+def remember_submitted(info: Info, model: ApplicationModel) -> None:
+    session = info.context.session
+    if session is not None:
+        submitted = list(session.get("apps", []))
+        if model.id not in submitted:
+            submitted.append(model.id)
+        session["apps"] = submitted[-10:]

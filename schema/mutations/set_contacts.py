@@ -1,0 +1,18 @@
+from typing import Optional
+
+from strawberry.types import Info
+
+from schema.mutations._common import ApplicationPayload, run
+from server.services import applications
+
+
+async def set_contacts(info: Info, phone2: str, email: Optional[str] = None) -> ApplicationPayload:
+    """The second phone (confirmed by its own code) and an optional email (R2)."""
+    result: dict = {}
+
+    async def action():
+        draft, challenge = await applications.set_contacts(info.context.principal, phone2, email or "", info.context.ip)
+        result["challenge"] = challenge
+        return draft
+
+    return await run(info, action, challenge=lambda: result.get("challenge"))

@@ -1,0 +1,41 @@
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from schema.mutations._common import ApplicationPayload, run
+from server.services import applications
+
+
+@strawberry.input(description="A whole application, for an integrator that has identified the parent.")
+class SubmitApplicationInput:
+    department_code: str
+    applicant_iin: str
+    child_iin: str
+    phones: list[str]
+    email: Optional[str] = None
+    kindergarten_codes: list[str] = strawberry.field(default_factory=list)
+    any_kindergarten: bool = False
+    group_language: str = "kk"
+    desired_start: str = ""
+    notify_channel: str = "sms"
+    notify_language: str = "kk"
+
+
+async def submit_application(info: Info, input: SubmitApplicationInput, idempotency_key: str) -> ApplicationPayload:
+    """Submits a whole application at once (scope `applications:submit`). Repeating a call
+    with the same idempotency key returns the same application."""
+    data = applications.SubmitInput(
+        department_code=input.department_code,
+        applicant_iin=input.applicant_iin,
+        child_iin=input.child_iin,
+        phones=list(input.phones),
+        email=input.email,
+        kindergarten_codes=list(input.kindergarten_codes),
+        any_kindergarten=input.any_kindergarten,
+        group_language=input.group_language,
+        desired_start=input.desired_start,
+        notify_channel=input.notify_channel,
+        notify_language=input.notify_language,
+    )
+    return await run(info, lambda: applications.submit(info.context.principal, data, idempotency_key))

@@ -1,0 +1,189 @@
+"""GraphQL object types."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+import strawberry
+from strawberry.types import Info
+
+from server.domain import iin as iin_rules
+from server.domain import phones
+from server.models import Application as ApplicationModel
+from server.models import BenefitCategory as BenefitCategoryModel
+from server.models import Department as DepartmentModel
+from server.models import Kindergarten as KindergartenModel
+from server.services import registry
+
+
+@strawberry.type(description="A field-level error; `message` is in the caller's language.")
+class FieldError:
+    field: Optional[str]
+    code: str
+    message: str
+
+
+@strawberry.type
+class Kindergarten:
+    code: str
+    name: str
+    address: str
+    languages: list[str]
+
+    @classmethod
+    def of(cls, model: KindergartenModel, language: str) -> "Kindergarten":
+        return cls(code=model.code, name=model.name(language), address=model.address, languages=model.languages.split(","))
+
+
+@strawberry.type
+class Department:
+    code: str
+    name: str
+    max_age_years: int
+    max_preferences: int
+    max_document_mb: int
+    priority_ratio: int
+
+    @classmethod
+    def of(cls, model: DepartmentModel, language: str) -> "Department":
+        return cls(
+            code=model.code, name=model.name(language), max_age_years=model.max_age_years,
+            max_preferences=model.max_preferences, max_document_mb=model.max_document_mb,
+            priority_ratio=model.priority_ratio,
+        )
+
+
+@strawberry.type(description="One of the eight benefit categories (data, not code: R18).")
+class BenefitCategory:
+    code: str
+    name: str
+    benefit_class: str
+    evidence: str
+    document_max_age_days: Optional[int]
+
+    @classmethod
+    def of(cls, model: BenefitCategoryModel, language: str) -> "BenefitCategory":
+        return cls(
+            code=model.code, name=model.name(language), benefit_class=model.benefit_class,
+            evidence=model.evidence, document_max_age_days=model.document_max_age_days,
+        )
+
+
+@strawberry.type(description="A person from the registry. The IIN is masked outside staff.")
+class Person:
+    iin: str
+    full_name: str
+    birth_date: Optional[date]
+
+
+@strawberry.type
+class BenefitClaim:
+    id: strawberry.ID
+    category: BenefitCategory
+    source: str
+    status: str
+    reason: str
+
+
+@strawberry.type
+class Contact:
+    kind: str
+    value: str
+    confirmed: bool
+
+
+@strawberry.type(description="A recorded transition or fact of an application (R33).")
+class ApplicationEvent:
+    kind: str
+    from_state: Optional[str]
+    to_state: Optional[str]
+    actor: str
+    reason: str
+    at: datetime
+
+
+@strawberry.type
+class Application:
+    registration_number: Optional[str]
+    status: str
+    step: str
+    department: Department
+    applicant: Person
+    child: Optional[Person]
+    cohort: Optional[int]
+    queue_number: Optional[int]
+    benefit_class: str
+    confirmed_at: Optional[datetime]
+    registered_at: Optional[datetime]
+    any_kindergarten: bool
+    group_language: Optional[str]
+    desired_start: Optional[date]
+    notify_channel: str
+    notify_language: str
+    contacts: list[Contact]
+    preferences: list[Kindergarten]
+    benefits: list[BenefitClaim]
+    events: list[ApplicationEvent]
+
+
+@strawberry.type(description="A child's place in the queue, for anyone who knows the child's IIN (R23).")
+class QueuePosition:
+    initials: str
+    department: Department
+    cohort: int
+    registration_number: str
+    queue_number: Optional[int]
+    status: str
+
+
+def _person(iin: str, data: dict | None, reveal: bool) -> Person:
+    born = data.get("birth_date") if data else None
+    return Person(
+        iin=iin if reveal else iin_rules.mask(iin),
+        full_name=registry.full_name(data),
+        birth_date=date.fromisoformat(born) if born else None,
+    )
+
+
+async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: bool = False) -> Application:
+    """Builds the full Application type; callers have checked the caller may see it."""
+    language = info.context.language
+    await model.fetch_related("department", "contacts", "preferences__kindergarten", "benefits__category", "events")
+    applicant = await registry.cached(model.applicant_iin)
+    child = await registry.cached(model.child_iin) if model.child_iin else None
+    return Application(
+        registration_number=model.registration_number,
+        status=model.state,
+        step=model.step,
+        department=Department.of(model.department, language),
+        applicant=_person(model.applicant_iin, applicant, reveal_iin),
+        child=_person(model.child_iin, child, reveal_iin) if model.child_iin else None,
+        cohort=model.cohort,
+        queue_number=model.queue_number,
+        benefit_class=model.benefit_class,
+        confirmed_at=model.confirmed_at,
+        registered_at=model.registered_at,
+        any_kindergarten=model.any_kindergarten,
+        group_language=model.group_language,
+        desired_start=model.desired_start,
+        notify_channel=model.notify_channel,
+        notify_language=model.notify_language,
+        contacts=[
+            Contact(kind=c.kind, value=phones.display(c.value) if c.kind == "phone" else c.value, confirmed=c.confirmed_at is not None)
+            for c in sorted(model.contacts, key=lambda c: (c.kind, c.rank))
+        ],
+        preferences=[Kindergarten.of(p.kindergarten, language) for p in sorted(model.preferences, key=lambda p: p.rank)],
+        benefits=[
+            BenefitClaim(
+                id=strawberry.ID(str(b.id)), category=BenefitCategory.of(b.category, language),
+                source=b.source, status=b.status, reason=b.reason,
+            )
+            for b in model.benefits
+            if b.status != "withdrawn"
+        ],
+        events=[
+            ApplicationEvent(kind=e.kind, from_state=e.from_state, to_state=e.to_state, actor=e.actor, reason=e.reason, at=e.created_at)
+            for e in sorted(model.events, key=lambda e: e.id)
+        ],
+    )

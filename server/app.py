@@ -1,0 +1,185 @@
+"""create_app(settings): routes, middleware, lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from schema import schema
+from schema.context import Context
+from server import runtime
+from server.auth import tokens
+from server.auth.sessions import SessionMiddleware
+from server.config import ROOT, Settings, load_settings
+from server.db import close_db, init_db
+from server.gateways import build_gateways
+from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language
+from server.logging import request_id
+from server.redis import connect
+from views import apply, pages
+from views.graphql import client_ip, session_principal
+from views.security import cross_site
+
+log = logging.getLogger("kezek.app")
+
+SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class RequestContextMiddleware:
+    """Request id, the reader's language, security headers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = uuid.uuid4().hex[:12]
+        token = request_id.set(rid)
+        session = scope.get("session") or {}
+        lang = session.get("lang") if session.get("lang") in LANGUAGES else DEFAULT_LANGUAGE
+        lang_token = set_language(lang)
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
+                headers.append((b"content-language", lang.encode()))
+                headers.extend(SECURITY_HEADERS)
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            request_id.reset(token)
+            from server.i18n import _current
+
+            _current.reset(lang_token)
+
+
+class KezekGraphQL(GraphQL):
+    """GraphQL over HTTP: a bearer token for integrators, the web session for parents."""
+
+    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
+        from server.i18n import get_language
+
+        principal = session_principal(request.scope.get("session"))
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            found = await tokens.principal_for(auth[7:].strip())
+            if found is not None:
+                principal = found
+            else:
+                from server.auth.principal import ANONYMOUS
+
+                principal = ANONYMOUS
+        return Context(
+            principal=principal,
+            language=get_language(),
+            session=request.scope.get("session") if not auth else None,
+            ip=client_ip(request),
+            request=request,
+            response=response,
+        )
+
+
+def _graphql_guard(app: ASGIApp) -> ASGIApp:
+    """Refuses cross-site requests that would ride on the parent's cookie."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            if request.method == "POST" and "authorization" not in request.headers and cross_site(request):
+                await JSONResponse({"errors": [{"message": "Cross-site request refused."}]}, status_code=403)(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def create_app(settings: Settings | None = None, *, manage_runtime: bool = True) -> Starlette:
+    settings = settings or load_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_runtime:
+            await init_db(settings)
+            redis = await connect(settings)
+            runtime.install(runtime.Runtime(settings, build_gateways(settings), redis))
+        app.state.redis = runtime.get().redis
+        try:
+            yield
+        finally:
+            if manage_runtime:
+                await runtime.get().redis.aclose()
+                runtime.install(None)
+                await close_db()
+
+    graphql_app = KezekGraphQL(schema, graphql_ide="graphiql" if not settings.production else None, multipart_uploads_enabled=True)
+    routes = [
+        Route("/", pages.home),
+        Route("/lang/{code}", pages.language),
+        Route("/healthz", pages.healthz),
+        Route("/apply", apply.resume),
+        Route("/apply/start", apply.start, methods=["GET", "POST"]),
+        Route("/apply/phone/{rank:int}", apply.phone, methods=["GET", "POST"]),
+        Route("/apply/contacts", apply.contacts, methods=["GET", "POST"]),
+        Route("/apply/child", apply.child, methods=["GET", "POST"]),
+        Route("/apply/preferences", apply.preferences, methods=["GET", "POST"]),
+        Route("/apply/benefits", apply.benefits, methods=["GET", "POST"]),
+        Route("/apply/notifications", apply.notifications, methods=["GET", "POST"]),
+        Route("/apply/summary", apply.summary, methods=["GET", "POST"]),
+        Route("/apply/status", apply.status),
+        Route("/apply/new", apply.new_application, methods=["POST"]),
+        Mount("/graphql", app=_graphql_guard(graphql_app)),
+        Mount("/static", app=CachedStatic(directory=str(ROOT / "static")), name="static"),
+    ]
+    if settings.dev_outbox_enabled:
+        routes.append(Route("/dev/outbox", pages.dev_outbox))
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(GZipMiddleware, minimum_size=500),
+            Middleware(
+                SessionMiddleware,
+                secret_key=settings.secret_key,
+                idle_seconds=settings.session_idle_minutes * 60,
+                max_age_seconds=settings.session_max_hours * 3600,
+                secure=settings.secure_cookies,
+            ),
+            Middleware(RequestContextMiddleware),
+        ],
+        exception_handlers={404: pages.not_found, 500: pages.server_error},
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    return app
+
+
+class CachedStatic(StaticFiles):
+    """Static files are versioned by URL (?v=…): cache them for a year."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response

@@ -1,0 +1,177 @@
+"""The `kezek` command: migrate, seed, run (web + worker), web, worker, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from server.config import load_settings
+
+
+def _migrate() -> None:
+    from server.db import migrate
+
+    asyncio.run(migrate(load_settings()))
+    print("database migrated")
+
+
+async def _with_runtime(coro_factory):
+    from server import runtime
+    from server.db import close_db, init_db
+    from server.gateways import build_gateways
+    from server.redis import connect
+
+    settings = load_settings()
+    await init_db(settings)
+    redis = await connect(settings)
+    runtime.install(runtime.Runtime(settings, build_gateways(settings), redis))
+    try:
+        return await coro_factory()
+    finally:
+        await redis.aclose()
+        await close_db()
+
+
+def _seed() -> None:
+    from server.services.seed import seed_demo
+
+    count = asyncio.run(_with_runtime(seed_demo))
+    print(f"demo data seeded ({count} new queued applications)")
+
+
+def _token(name: str, scopes: list[str], department: str | None) -> None:
+    from server.auth import tokens
+    from server.models import Department
+
+    async def issue():
+        department_id = None
+        if department:
+            department_id = (await Department.get(code=department.upper())).id
+        return await tokens.issue(name, scopes, department_id)
+
+    token = asyncio.run(_with_runtime(issue))
+    print(token)
+
+
+def _web() -> None:
+    import uvicorn
+
+    from server.app import create_app
+    from server.logging import setup_logging
+
+    settings = load_settings()
+    setup_logging(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False, log_config=None)
+
+
+def _worker() -> None:
+    from jobs.worker import main
+
+    main()
+
+
+DEMO_LINES = [
+    ("aigerim", "dana", "the plain case: a mother and her daughter"),
+    ("gulnara", "yerasyl", "a large family: a priority benefit found in the registry"),
+    ("marat", "alikhan", "twins (the other twin: aruzhan)"),
+    ("ainur", "kamila", "a teacher: claim TEACHER_PARENT with a PDF or photo"),
+    ("erlan", "dias", "a child too old for the queue"),
+    ("asel", "adil", "a child already in the Astana queue"),
+    ("yerzhan", "dana", "not the child's parent: refused"),
+]
+
+
+def _print_demo(settings) -> None:
+    from server.demo_data import BY_KEY
+
+    print()
+    print(f"  Kezek is running at {settings.base_url}")
+    print(f"  One-time passwords and messages: {settings.base_url}/dev/outbox")
+    print()
+    print("  Demo IINs (applicant → child: what it shows). Any two Kazakhstan mobile numbers work, e.g. +7 701 111 2233 and +7 707 444 5566.")
+    for parent, child, what in DEMO_LINES:
+        print(f"    {BY_KEY[parent].iin} → {BY_KEY[child].iin}  {what}")
+    print()
+
+
+def _run() -> None:
+    """Development: migrate, seed, start the embedded Redis, the web server and the worker."""
+    from server.redis import start_embedded
+
+    settings = load_settings()
+    _migrate()
+    env = dict(os.environ)
+    embedded = None
+    if not settings.redis_url:
+        # One embedded Redis for both processes, kept alive by this supervisor.
+        socket_path = start_embedded(settings.embedded_redis_path)
+        env["REDIS_URL"] = f"unix://{socket_path}"
+        os.environ["REDIS_URL"] = env["REDIS_URL"]
+        embedded = socket_path
+    _seed()
+    python = sys.executable
+    web = subprocess.Popen([python, "-m", "server.cli", "web"], env=env)
+    worker = subprocess.Popen([python, "-m", "server.cli", "worker"], env=env)
+    time.sleep(1.0)
+    _print_demo(settings)
+    if embedded:
+        print(f"  Embedded Redis: {embedded}")
+    print("  Stop with Ctrl-C.")
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and web.poll() is None and worker.poll() is None:
+            time.sleep(0.5)
+    finally:
+        for process in (web, worker):
+            if process.poll() is None:
+                process.terminate()
+        for process in (web, worker):
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    code = web.returncode or worker.returncode or 0
+    sys.exit(0 if stopping else code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="kezek")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("seed", help="seed demo data (idempotent)")
+    sub.add_parser("run", help="development: migrate, seed, web server and worker")
+    sub.add_parser("web", help="the web server only")
+    sub.add_parser("worker", help="the job worker only")
+    token = sub.add_parser("token", help="issue an integrator token (printed once)")
+    token.add_argument("name")
+    token.add_argument("--scope", action="append", default=[], help="e.g. applications:submit, applications:read")
+    token.add_argument("--department", help="limit the token to one department code")
+    args = parser.parse_args(argv)
+    if args.command == "migrate":
+        _migrate()
+    elif args.command == "seed":
+        _seed()
+    elif args.command == "run":
+        _run()
+    elif args.command == "web":
+        _web()
+    elif args.command == "worker":
+        _worker()
+    elif args.command == "token":
+        _token(args.name, args.scope, args.department)
+
+
+if __name__ == "__main__":
+    main()

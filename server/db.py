@@ -1,0 +1,42 @@
+"""Database: Tortoise set-up and the built-in migrations (server/migrations/)."""
+
+from __future__ import annotations
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as tortoise_migrate
+
+from server.config import Settings
+
+
+async def init_db(settings: Settings) -> None:
+    if settings.database_url.startswith("sqlite://"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # The global fallback lets requests and jobs, which run in other contexts than the
+    # lifespan, see the connections (see STACK-NOTES.md).
+    await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
+
+
+async def migrate(settings: Settings) -> None:
+    if settings.database_url.startswith("sqlite://"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        await tortoise_migrate(config=settings.tortoise_config())
+    finally:
+        await close_db()
+
+
+async def close_db() -> None:
+    # Closes the connections and releases the global fallback context.
+    await Tortoise.close_connections()
+
+
+async def ping() -> bool:
+    try:
+        await connections.get("default").execute_query("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - health check reports, never raises
+        return False
+
+
+def is_postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"

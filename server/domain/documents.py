@@ -1,0 +1,15 @@
+"""Benefit documents (R14): the type is read from the content, never the name."""
+
+from __future__ import annotations
+
+import filetype
+
+ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def sniff(head: bytes) -> str | None:
+    """The MIME type the bytes really are, if it is one of the allowed ones."""
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ALLOWED:
+        return None
+    return kind.mime

@@ -1,0 +1,15 @@
+"""The steps of the application journey, in order."""
+
+from __future__ import annotations
+
+STEPS = ("start", "phone1", "contacts", "phone2", "child", "preferences", "benefits", "notifications")
+
+
+def step_index(step: str) -> int:
+    return STEPS.index(step)
+
+
+def next_step(step: str) -> str:
+    """The page that follows a completed step ("summary" after the last)."""
+    index = step_index(step) + 1
+    return STEPS[index] if index < len(STEPS) else "summary"

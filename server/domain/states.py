@@ -1,0 +1,69 @@
+"""The application's state machine (R33): every change is one named transition."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class State(str, Enum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"  # confirmed by the parent, waiting for the registration job
+    QUEUED = "queued"  # registered: has a registration number and a queue number
+    SUSPENDED = "suspended"
+    OFFERED = "offered"
+    ENROLLED = "enrolled"
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"
+    ABANDONED = "abandoned"  # a draft nobody finished
+
+
+class Transition(str, Enum):
+    SUBMIT = "submit"
+    REGISTER = "register"
+    SUSPEND = "suspend"
+    RESTORE = "restore"
+    OFFER = "offer"
+    ENROL = "enrol"
+    WITHDRAW = "withdraw"
+    CLOSE = "close"
+    ABANDON = "abandon"
+
+
+TRANSITIONS: dict[Transition, tuple[frozenset[State], State]] = {
+    Transition.SUBMIT: (frozenset({State.DRAFT}), State.SUBMITTED),
+    Transition.REGISTER: (frozenset({State.SUBMITTED}), State.QUEUED),
+    Transition.SUSPEND: (frozenset({State.QUEUED, State.OFFERED}), State.SUSPENDED),
+    Transition.RESTORE: (frozenset({State.SUSPENDED}), State.QUEUED),
+    Transition.OFFER: (frozenset({State.QUEUED}), State.OFFERED),
+    Transition.ENROL: (frozenset({State.OFFERED}), State.ENROLLED),
+    Transition.WITHDRAW: (
+        frozenset({State.SUBMITTED, State.QUEUED, State.SUSPENDED, State.OFFERED}),
+        State.WITHDRAWN,
+    ),
+    Transition.CLOSE: (
+        frozenset({State.SUBMITTED, State.QUEUED, State.SUSPENDED, State.OFFERED}),
+        State.CLOSED,
+    ),
+    Transition.ABANDON: (frozenset({State.DRAFT}), State.ABANDONED),
+}
+
+# States in which an application holds the child's one place per department (R5).
+ACTIVE = frozenset({State.SUBMITTED, State.QUEUED, State.SUSPENDED, State.OFFERED})
+
+
+class IllegalTransition(Exception):
+    def __init__(self, state: State, transition: Transition) -> None:
+        super().__init__(f"{transition.value} is not allowed from {state.value}")
+        self.state = state
+        self.transition = transition
+
+
+def apply(state: State, transition: Transition) -> State:
+    sources, target = TRANSITIONS[transition]
+    if state not in sources:
+        raise IllegalTransition(state, transition)
+    return target
+
+
+def allowed(state: State) -> list[Transition]:
+    return [t for t, (sources, _) in TRANSITIONS.items() if state in sources]

@@ -1,0 +1,76 @@
+"""Domain errors with stable codes; messages are translated where the language is known."""
+
+from __future__ import annotations
+
+from server.i18n import N_, gettext
+
+MESSAGES: dict[str, str] = {
+    "iin.required": N_("Enter the IIN."),
+    "iin.invalid": N_("This is not a valid IIN: check the 12 digits."),
+    "iin.unknown": N_("The state registry has no person with this IIN."),
+    "phone.required": N_("Enter a mobile phone number."),
+    "phone.invalid": N_("Enter a Kazakhstan mobile number, like +7 701 234 5678."),
+    "phone.same": N_("Enter a different number from the first phone."),
+    "email.invalid": N_("Enter an email address like name@example.kz."),
+    "email.required_for_channel": N_("Enter an email address to get messages by email."),
+    "otp.invalid": N_("The code is not right. Check the SMS and try again."),
+    "otp.expired": N_("The code has expired. Ask for a new one."),
+    "otp.exhausted": N_("Too many wrong codes. Ask for a new one."),
+    "otp.rate_limited": N_("Too many codes were sent. Try again in an hour."),
+    "otp.required": N_("Enter the 6-digit code from the SMS."),
+    "department.unknown": N_("Choose a department from the list."),
+    "child.not_represented": N_("The registry does not show you as a parent or guardian of this child."),
+    "child.same_as_applicant": N_("Enter the child's IIN, not your own."),
+    "child.too_old": N_("The child must be younger than %(years)s years on the day of applying."),
+    "child.already_queued": N_("This child is already in the queue: application %(number)s."),
+    "child.not_born": N_("The registry gives a birth date in the future."),
+    "preferences.too_many": N_("Choose at most %(max)s kindergartens."),
+    "preferences.none": N_("Choose at least one kindergarten, or any kindergarten in the district."),
+    "preferences.unknown": N_("Choose kindergartens from the list."),
+    "preferences.duplicate": N_("Each kindergarten can be chosen once."),
+    "language.invalid": N_("Choose the language of the group."),
+    "start.invalid": N_("Enter the desired start date as a real date, today or later."),
+    "channel.invalid": N_("Choose how to receive messages."),
+    "notify_language.invalid": N_("Choose the language of messages."),
+    "benefit.unknown": N_("Choose a benefit from the list."),
+    "benefit.not_by_document": N_("This benefit is checked in the registry; no document is needed."),
+    "benefit.duplicate": N_("This benefit is already claimed."),
+    "document.required": N_("Attach the employer's certificate."),
+    "document.type": N_("The file must be a PDF, JPEG or PNG."),
+    "document.too_large": N_("The file must be at most %(mb)s MB."),
+    "claim.unknown": N_("This benefit claim does not exist."),
+    "draft.missing": N_("Your application was not found. Start again."),
+    "draft.step": N_("Finish the earlier steps first."),
+    "draft.not_editable": N_("This application has been submitted and can no longer be changed here."),
+    "idempotency.required": N_("The request needs an idempotency key."),
+    "auth.required": N_("You are not allowed to do this."),
+    "application.unknown": N_("No application has this registration number."),
+    "csrf": N_("The form has expired. Reload the page and try again."),
+    "rate_limited": N_("Too many requests. Wait a minute and try again."),
+    "registry.unavailable": N_("The state registry does not answer. Try again in a few minutes."),
+}
+
+
+class DomainError(Exception):
+    def __init__(self, code: str, field: str | None = None, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = field
+        self.params = params
+
+    def message(self, language: str | None = None) -> str:
+        template = MESSAGES.get(self.code, self.code)
+        return gettext(template, language, **self.params)
+
+
+class ValidationErrors(Exception):
+    """Several field errors at once; nothing was changed."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        super().__init__(", ".join(e.code for e in errors))
+        self.errors = errors
+
+
+def collect(errors: list[DomainError]) -> None:
+    if errors:
+        raise ValidationErrors(errors)

@@ -1,0 +1,68 @@
+"""The state registry: who a person is, whom they represent, which registry-backed
+benefits hold. The JSON contract is in docs/registry-contract.md."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import httpx
+
+from server.gateways.base import GatewayError
+
+
+class Registry(Protocol):
+    name: str
+
+    async def person(self, iin: str) -> dict[str, Any] | None:
+        """The person's record, or None when the registry does not know the IIN."""
+        ...
+
+
+class DemoRegistry:
+    """The embedded default: fifty-odd fictitious people from server/demo_data.py."""
+
+    name = "demo"
+
+    def __init__(self, records: dict[str, dict[str, Any]] | None = None) -> None:
+        if records is None:
+            from server.demo_data import REGISTRY
+
+            records = REGISTRY
+        self.records = records
+
+    async def person(self, iin: str) -> dict[str, Any] | None:
+        record = self.records.get(iin)
+        return None if record is None else dict(record)
+
+
+class HttpRegistry:
+    """POST {url}/persons/lookup with {"iin": …}; the IIN travels in the body, never the URL."""
+
+    name = "http"
+
+    def __init__(self, url: str, token: str, timeout: float = 10.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+
+    async def person(self, iin: str) -> dict[str, Any] | None:
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.post(
+                    f"{self.url}/persons/lookup",
+                    json={"iin": iin},
+                    headers={"Authorization": f"Bearer {self.token}"},
+                )
+        except httpx.HTTPError as exc:
+            raise GatewayError(f"registry unreachable: {type(exc).__name__}") from exc
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise GatewayError(f"registry answered {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise GatewayError("registry answered with something that is not JSON") from exc
+        if not isinstance(data, dict) or data.get("iin") != iin:
+            raise GatewayError("registry answered for another person")
+        return data

@@ -1,0 +1,34 @@
+"""Tortoise models, one module per aggregate."""
+
+from server.models.department import BenefitCategory, Department, Kindergarten
+from server.models.registry import RegistryRecord
+from server.models.application import (
+    Application,
+    ApplicationEvent,
+    BenefitClaim,
+    Contact,
+    Document,
+    IdempotencyKey,
+    Preference,
+    RegistrationSequence,
+)
+from server.models.notification import Notification
+from server.models.auth import IntegratorToken, OtpChallenge
+
+__all__ = [
+    "Application",
+    "ApplicationEvent",
+    "BenefitCategory",
+    "BenefitClaim",
+    "Contact",
+    "Department",
+    "Document",
+    "IdempotencyKey",
+    "IntegratorToken",
+    "Kindergarten",
+    "Notification",
+    "OtpChallenge",
+    "Preference",
+    "RegistrationSequence",
+    "RegistryRecord",
+]

@@ -1,0 +1,139 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Application(Model):
+    """A request to queue one child (a draft until the parent confirms it)."""
+
+    id = fields.IntField(primary_key=True)
+    public_id = fields.UUIDField(unique=True)
+    department = fields.ForeignKeyField("kezek.Department", related_name="applications")
+    state = fields.CharField(max_length=16, default="draft", db_index=True)
+    step = fields.CharField(max_length=24, default="start")  # last completed journey step
+    applicant_iin = fields.CharField(max_length=12, db_index=True)
+    child_iin = fields.CharField(max_length=12, null=True, db_index=True)
+    child_birth_date = fields.DateField(null=True)
+    cohort = fields.SmallIntField(null=True)
+    group_language = fields.CharField(max_length=8, null=True)  # kk | ru | other
+    desired_start = fields.DateField(null=True)
+    any_kindergarten = fields.BooleanField(default=False)
+    notify_channel = fields.CharField(max_length=8, default="sms")  # sms | email | both
+    notify_language = fields.CharField(max_length=2, default="kk")
+    benefit_class = fields.CharField(max_length=16, default="general")
+    # "<department id>:<child IIN>" while the application is active, else NULL: the
+    # unique constraint is what keeps one active application per child (R5).
+    active_key = fields.CharField(max_length=32, null=True, unique=True)
+    registration_number = fields.CharField(max_length=24, null=True, unique=True)
+    confirmed_at = fields.DatetimeField(null=True)  # R11: decides the order
+    registered_at = fields.DatetimeField(null=True)
+    queue_number = fields.IntField(null=True)
+    created_via = fields.CharField(max_length=64, default="web")
+    version = fields.IntField(default=1)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "application"
+        indexes = (("department_id", "cohort", "state"),)
+
+
+class ApplicationEvent(Model):
+    """One transition of the state machine, or another recorded fact (R33)."""
+
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("kezek.Application", related_name="events")
+    kind = fields.CharField(max_length=32)
+    from_state = fields.CharField(max_length=16, null=True)
+    to_state = fields.CharField(max_length=16, null=True)
+    actor = fields.CharField(max_length=100)
+    reason = fields.TextField(default="")
+    data = fields.JSONField(default=dict)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "application_event"
+        ordering = ["id"]
+
+
+class Contact(Model):
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("kezek.Application", related_name="contacts")
+    kind = fields.CharField(max_length=8)  # phone | email
+    value = fields.CharField(max_length=254)
+    rank = fields.SmallIntField(default=1)
+    confirmed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "contact"
+        unique_together = (("application", "kind", "value"),)
+        ordering = ["kind", "rank"]
+
+
+class Preference(Model):
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("kezek.Application", related_name="preferences")
+    kindergarten = fields.ForeignKeyField("kezek.Kindergarten", related_name="preferences")
+    rank = fields.SmallIntField()
+
+    class Meta:
+        table = "preference"
+        unique_together = (("application", "rank"), ("application", "kindergarten"))
+        ordering = ["rank"]
+
+
+class Document(Model):
+    id = fields.UUIDField(primary_key=True)
+    application = fields.ForeignKeyField("kezek.Application", related_name="documents")
+    content_type = fields.CharField(max_length=64)
+    size = fields.IntField()
+    sha256 = fields.CharField(max_length=64)
+    storage_key = fields.CharField(max_length=200)
+    original_name = fields.CharField(max_length=200, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "document"
+
+
+class BenefitClaim(Model):
+    id = fields.IntField(primary_key=True)
+    application = fields.ForeignKeyField("kezek.Application", related_name="benefits")
+    category = fields.ForeignKeyField("kezek.BenefitCategory", related_name="claims")
+    source = fields.CharField(max_length=16)  # registry | document
+    status = fields.CharField(max_length=16)  # pending | confirmed | rejected | withdrawn
+    document = fields.ForeignKeyField("kezek.Document", related_name="claims", null=True)
+    reason = fields.TextField(default="")
+    decided_by = fields.CharField(max_length=100, default="")
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "benefit_claim"
+        ordering = ["id"]
+
+
+class IdempotencyKey(Model):
+    """R9: a repeated submission with the same key returns the same application."""
+
+    id = fields.IntField(primary_key=True)
+    key = fields.CharField(max_length=200, unique=True)  # "<principal>:<client key>"
+    application = fields.ForeignKeyField("kezek.Application", related_name="idempotency_keys")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "idempotency_key"
+
+
+class RegistrationSequence(Model):
+    """The last registration number issued per department and year, bumped under a row
+    lock in the registering transaction, so numbers are unique and gap-free."""
+
+    id = fields.IntField(primary_key=True)
+    department = fields.ForeignKeyField("kezek.Department", related_name="sequences")
+    year = fields.SmallIntField()
+    last_value = fields.IntField(default=0)
+
+    class Meta:
+        table = "registration_sequence"
+        unique_together = (("department", "year"),)

@@ -1,0 +1,71 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Department(Model):
+    """A city or district education department, which owns a queue. The bracketed defaults of
+    PRODUCT.md are its settings."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=8, unique=True)
+    name_kk = fields.CharField(max_length=200)
+    name_ru = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    timezone = fields.CharField(max_length=64, default="Asia/Almaty")
+    max_age_years = fields.SmallIntField(default=6)  # R6
+    max_preferences = fields.SmallIntField(default=4)  # R7
+    max_document_mb = fields.SmallIntField(default=5)  # R14
+    benefit_recheck_days = fields.SmallIntField(default=1)  # R17
+    priority_ratio = fields.SmallIntField(default=3)  # R20
+    priority_slot = fields.SmallIntField(default=0)  # R20: 0 = first in each block
+    offer_working_days = fields.SmallIntField(default=3)  # R27
+    presentation_working_days = fields.SmallIntField(default=5)  # R28
+    extension_days = fields.SmallIntField(default=30)  # R28
+    extraordinary_confirm_working_days = fields.SmallIntField(default=5)  # R29
+    stoplist_days = fields.SmallIntField(default=10)  # R30
+    notify_queue_change_over = fields.SmallIntField(default=10)  # R34
+
+    class Meta:
+        table = "department"
+
+    def name(self, language: str) -> str:
+        return getattr(self, f"name_{language}", None) or self.name_ru
+
+
+class Kindergarten(Model):
+    id = fields.IntField(primary_key=True)
+    department = fields.ForeignKeyField("kezek.Department", related_name="kindergartens")
+    code = fields.CharField(max_length=32, unique=True)
+    name_kk = fields.CharField(max_length=200)
+    name_ru = fields.CharField(max_length=200)
+    name_en = fields.CharField(max_length=200)
+    address = fields.CharField(max_length=300, default="")
+    languages = fields.CharField(max_length=32, default="kk,ru")  # comma-separated
+
+    class Meta:
+        table = "kindergarten"
+        ordering = ["code"]
+
+    def name(self, language: str) -> str:
+        return getattr(self, f"name_{language}", None) or self.name_ru
+
+
+class BenefitCategory(Model):
+    """R18: the categories, their classes and evidence rules are data."""
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32, unique=True)
+    benefit_class = fields.CharField(max_length=16)  # extraordinary | priority
+    evidence = fields.CharField(max_length=16)  # registry | document
+    document_max_age_days = fields.SmallIntField(null=True)
+    sort_order = fields.SmallIntField(default=0)
+    name_kk = fields.TextField()
+    name_ru = fields.TextField()
+    name_en = fields.TextField()
+
+    class Meta:
+        table = "benefit_category"
+        ordering = ["sort_order"]
+
+    def name(self, language: str) -> str:
+        return getattr(self, f"name_{language}", None) or self.name_ru

@@ -1,0 +1,31 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Notification(Model):
+    """The outbox: one row per message, with its delivery state (R34–R36).
+
+    `event_key` is unique: one message per event and channel, whatever retries do.
+    """
+
+    id = fields.IntField(primary_key=True)
+    event_key = fields.CharField(max_length=160, unique=True)
+    application = fields.ForeignKeyField(
+        "kezek.Application", related_name="notifications", null=True
+    )
+    kind = fields.CharField(max_length=32)
+    channel = fields.CharField(max_length=8)  # sms | email
+    recipient = fields.CharField(max_length=254)
+    language = fields.CharField(max_length=2)
+    subject = fields.CharField(max_length=200, default="")
+    body = fields.TextField()
+    state = fields.CharField(max_length=12, default="pending")  # pending | sent | failed
+    attempts = fields.SmallIntField(default=0)
+    last_error = fields.TextField(default="")
+    provider_id = fields.CharField(max_length=100, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notification"
+        indexes = (("state", "created_at"),)

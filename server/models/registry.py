@@ -1,0 +1,14 @@
+from tortoise import fields
+from tortoise.models import Model
+
+
+class RegistryRecord(Model):
+    """What the state registry said of one person, cached with when it was asked."""
+
+    id = fields.IntField(primary_key=True)
+    iin = fields.CharField(max_length=12, unique=True)
+    data = fields.JSONField()
+    fetched_at = fields.DatetimeField()
+
+    class Meta:
+        table = "registry_record"

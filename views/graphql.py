@@ -1,0 +1,66 @@
+"""Pages run named GraphQL operations in-process, with the context an HTTP request
+would get: everything a page does, an integrator can do over the API."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+
+from schema import schema
+from schema.context import Context
+from server.auth.principal import ANONYMOUS, Principal
+from server.i18n import get_language
+
+log = logging.getLogger("kezek.views")
+OPERATIONS = Path(__file__).parent / "operations"
+
+
+@lru_cache(maxsize=None)
+def document(name: str) -> str:
+    return (OPERATIONS / f"{name}.graphql").read_text()
+
+
+def session_principal(session: dict[str, Any] | None) -> Principal:
+    if not session or not session.get("draft"):
+        if session and session.get("apps"):
+            return Principal(kind="applicant", application_ids=frozenset(session["apps"]))
+        return ANONYMOUS
+    try:
+        draft_id = uuid.UUID(session["draft"])
+    except ValueError:
+        return ANONYMOUS
+    return Principal(kind="applicant", draft_id=draft_id, application_ids=frozenset(session.get("apps", [])))
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "0.0.0.0"
+
+
+def context_for(request: Request) -> Context:
+    session = request.scope.get("session")
+    return Context(
+        principal=session_principal(session),
+        language=get_language(),
+        session=session,
+        ip=client_ip(request),
+        request=request,
+    )
+
+
+class OperationFailed(Exception):
+    pass
+
+
+async def run(request: Request, name: str, operation: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    result = await schema.execute(
+        document(name), variable_values=variables or {}, context_value=context_for(request), operation_name=operation
+    )
+    if result.errors:
+        log.error("operation %s failed: %s", operation, [e.message for e in result.errors])
+        raise OperationFailed(operation)
+    return result.data or {}

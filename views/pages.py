@@ -1,0 +1,53 @@
+"""Home, language switch, health, the development outbox, errors."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from server import db
+from server.i18n import LANGUAGES
+from server.models import Notification
+from views.rendering import page
+
+
+async def home(request: Request) -> Response:
+    return page(request, "home.html")
+
+
+async def language(request: Request) -> Response:
+    code = request.path_params["code"]
+    target = request.query_params.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    if code in LANGUAGES:
+        request.scope["session"]["lang"] = code
+    return RedirectResponse(target, status_code=303)
+
+
+async def healthz(request: Request) -> Response:
+    database = await db.ping()
+    try:
+        redis = bool(await request.app.state.redis.ping())
+    except Exception:  # noqa: BLE001 - reported, not raised
+        redis = False
+    ok = database and redis
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable", "database": database, "redis": redis},
+        status_code=200 if ok else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def dev_outbox(request: Request) -> Response:
+    """Every SMS and email the embedded gateways 'sent', newest first (not in production)."""
+    rows = await Notification.all().order_by("-id").limit(100)
+    return page(request, "dev/outbox.html", rows=rows)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return page(request, "error.html", status_code=404, code="not_found")
+
+
+async def server_error(request: Request, exc: Exception) -> Response:
+    return page(request, "error.html", status_code=500, code="server_error")

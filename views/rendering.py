@@ -1,0 +1,56 @@
+"""Templates: Jinja2 with gettext, rendered whole or one block for htmx partials."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2_fragments import render_block
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, gettext, ngettext
+from server.domain import phones
+
+TEMPLATES = __import__("pathlib").Path(__file__).parent / "templates"
+
+env = Environment(
+    loader=FileSystemLoader(str(TEMPLATES)),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    lambda message, **kw: gettext(message, **kw),
+    lambda singular, plural, n, **kw: ngettext(singular, plural, n, **kw),
+    newstyle=True,
+)
+env.globals["phone_display"] = phones.display
+STATIC_VERSION = "1"
+
+
+def _context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
+    session = request.scope.get("session")
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return {
+        "request": request,
+        "lang": get_language(),
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "here": quote(here, safe=""),
+        "csrf_token": session.csrf_token if session is not None else "",
+        "static_version": STATIC_VERSION,
+        "errors": [],
+        **extra,
+    }
+
+
+def page(request: Request, template: str, status_code: int = 200, **extra: Any) -> HTMLResponse:
+    html = env.get_template(template).render(_context(request, extra))
+    return HTMLResponse(html, status_code=status_code)
+
+
+def block(request: Request, template: str, name: str, **extra: Any) -> HTMLResponse:
+    html = render_block(env, template, name, _context(request, extra))
+    return HTMLResponse(html, headers={"Vary": "HX-Request"})
