@@ -104,7 +104,16 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
 def main() -> None:
     settings = load_settings()
     setup_logging(settings)
-    asyncio.run(build_worker(settings).async_run())
+
+    async def run() -> None:
+        # arq binds the worker to the running loop: build it inside asyncio.run.
+        worker = build_worker(settings)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+
+    asyncio.run(run())
 
 
 if __name__ == "__main__":
