@@ -102,18 +102,19 @@ class KezekGraphQL(GraphQL):
         )
 
 
-def _graphql_guard(app: ASGIApp) -> ASGIApp:
+class GraphQLGuard:
     """Refuses cross-site requests that would ride on the parent's cookie."""
 
-    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             request = Request(scope)
             if request.method == "POST" and "authorization" not in request.headers and cross_site(request):
                 await JSONResponse({"errors": [{"message": "Cross-site request refused."}]}, status_code=403)(scope, receive, send)
                 return
-        await app(scope, receive, send)
-
-    return guarded
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, *, manage_runtime: bool = True) -> Starlette:
@@ -150,7 +151,7 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
         Route("/apply/summary", apply.summary, methods=["GET", "POST"]),
         Route("/apply/status", apply.status),
         Route("/apply/new", apply.new_application, methods=["POST"]),
-        Mount("/graphql", app=_graphql_guard(graphql_app)),
+        Route("/graphql", GraphQLGuard(graphql_app), methods=["GET", "POST"]),
         Mount("/static", app=CachedStatic(directory=str(ROOT / "static")), name="static"),
     ]
     if settings.dev_outbox_enabled:
