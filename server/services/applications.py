@@ -564,7 +564,18 @@ async def submit(principal: Principal, data: SubmitInput, idempotency_key: str) 
     existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
     if existing is not None:
         return existing.application
+    try:
+        return await _submit_new(principal, data, scoped_key)
+    except (DomainError, ValidationErrors):
+        # A parallel call with the same key may have won meanwhile (its application
+        # now makes this child "already queued"): the same key gets the same answer.
+        existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
+        if existing is not None:
+            return existing.application
+        raise
 
+
+async def _submit_new(principal: Principal, data: SubmitInput, scoped_key: str) -> Application:
     errors: list[DomainError] = []
     department = applicant_iin = None
     try:
