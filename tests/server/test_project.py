@@ -62,3 +62,12 @@ def test_no_iin_in_job_arguments():
     sources = "\n".join(p.read_text() for p in (ROOT / "server").rglob("*.py")) + (ROOT / "jobs" / "worker.py").read_text()
     calls = re.findall(r'enqueue\(\s*"(\w+)",\s*([^,]+),', sources)
     assert calls and all(arg.strip().endswith((".id", "_id", "row.id")) for _, arg in calls), calls
+
+
+def test_readme_demo_iins_exist_in_the_demo_registry():
+    from server.demo_data import REGISTRY
+
+    readme = (ROOT / "README.md").read_text()
+    found = re.findall(r"\b\d{12}\b", readme)
+    assert len(found) >= 12
+    assert [n for n in found if n not in REGISTRY] == []
