@@ -37,9 +37,13 @@ async def _with_runtime(coro_factory):
         await close_db()
 
 
-def _seed() -> None:
-    from server.services.seed import seed_demo
+def _seed(reference_only: bool = False) -> None:
+    from server.services.seed import seed_demo, seed_reference_data
 
+    if reference_only:
+        asyncio.run(_with_runtime(seed_reference_data))
+        print("benefit categories seeded")
+        return
     count = asyncio.run(_with_runtime(seed_demo))
     print(f"demo data seeded ({count} new queued applications)")
 
@@ -150,7 +154,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="kezek")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="apply database migrations")
-    sub.add_parser("seed", help="seed demo data (idempotent)")
+    seed = sub.add_parser("seed", help="seed demo data (idempotent)")
+    seed.add_argument("--reference", action="store_true", help="only the benefit categories (R18), no demo data")
     sub.add_parser("run", help="development: migrate, seed, web server and worker")
     sub.add_parser("web", help="the web server only")
     sub.add_parser("worker", help="the job worker only")
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "migrate":
         _migrate()
     elif args.command == "seed":
-        _seed()
+        _seed(args.reference)
     elif args.command == "run":
         _run()
     elif args.command == "web":

@@ -142,3 +142,15 @@ async def test_the_journey_over_graphql_with_a_session(client):
     confirm = await gql(client, 'mutation($c: String!, $code: String!) { confirmPhone(rank: 1, challengeId: $c, code: $code) { errors { code } application { step } } }',
                         {"c": payload["challengeId"], "code": await last_code(PHONE1)})
     assert confirm["data"]["confirmPhone"]["application"]["step"] == "phone1"
+
+
+async def test_unexpected_errors_are_masked(client, monkeypatch, caplog):
+    from server.models import Department
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals 930412400074")
+
+    monkeypatch.setattr(Department, "all", broken)
+    data = await gql(client, "{ departments { code } }")
+    assert data["errors"][0]["message"] == "Unexpected error."
+    assert "secret internals" not in str(data)
