@@ -16,7 +16,7 @@ from server.db import close_db, init_db
 from server.gateways import build_gateways
 from server.logging import setup_logging
 from server.models import Application, Notification
-from server.redis import connect, redis_settings
+from server.redis import redis_settings
 from server.services import jobs, notifications, registration
 
 log = logging.getLogger("kezek.worker")

@@ -131,3 +131,18 @@ async def demo(rt):
 
     await seed_demo()
     return rt
+
+
+@pytest.fixture
+async def client(demo, settings):
+    """An HTTP client for the app (demo data loaded), through the real middleware."""
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from server.app import create_app
+
+    app = create_app(settings, manage_runtime=False)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app, client=("127.0.0.9", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c

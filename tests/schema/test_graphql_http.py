@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
-import pytest
-from asgi_lifespan import LifespanManager
 
 from schema import schema
-from server.app import create_app
 from server.auth import tokens
 from server.models import Application
 from tests.helpers import iin
@@ -23,13 +19,6 @@ mutation($input: SubmitApplicationInput!, $key: String!) {
 }"""
 
 
-@pytest.fixture
-async def client(demo, settings):
-    app = create_app(settings, manage_runtime=False)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.7", 4000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
 
 
 async def gql(client, query: str, variables: dict | None = None, token: str | None = None, **headers) -> dict:

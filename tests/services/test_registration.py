@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from server import demo_data
 from server.auth.principal import Principal
 from server.errors import DomainError
 from server.gateways import GatewayError
-from server.models import Application, BenefitClaim, IdempotencyKey, Notification
+from server.models import Application, IdempotencyKey, Notification
 from server.services import applications, registration
 from server.services.seed import seed_demo
 from tests.helpers import iin

@@ -6,10 +6,7 @@ import io
 import re
 
 import httpx
-import pytest
-from asgi_lifespan import LifespanManager
 
-from server.app import create_app
 from server.models import Application, Notification
 from server.services import registration
 from tests.helpers import PHONE1, PHONE2, csrf_from, iin, last_code
@@ -17,13 +14,6 @@ from tests.helpers import PHONE1, PHONE2, csrf_from, iin, last_code
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-async def client(demo, settings):
-    app = create_app(settings, manage_runtime=False)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.9", 5000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-            yield c
 
 
 async def post(client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None) -> httpx.Response:
@@ -112,11 +102,14 @@ async def test_draft_resumes_at_last_completed_step(client):
 
 
 async def test_refusals_have_clear_reasons(client):
+    await client.get("/lang/en?next=/")
     await walk_to_summary(client)
-    # Wrong child for this applicant, too old, and already queued: each explained.
-    for child, expected in (("dias", "not_represented"), ("adil", "not_represented")):
-        r = await post(client, "/apply/child", {"action": "find", "child_iin": iin(child)})
-        assert r.status_code == 422
+    # A child the registry does not show as hers: refused, with the reason, in English.
+    r = await post(client, "/apply/child", {"action": "find", "child_iin": iin("alikhan")})
+    assert r.status_code == 422
+    assert "does not show you as a parent or guardian" in r.text
+    # The draft still holds her own child: nothing changed.
+    assert (await Application.get(applicant_iin=iin("aigerim"))).child_iin == iin("dana")
 
 
 async def test_too_old_and_already_queued(client):
@@ -127,7 +120,7 @@ async def test_too_old_and_already_queued(client):
     r = await post(client, "/apply/child", {"action": "find", "child_iin": iin("dias")})
     assert r.status_code == 422 and "6" in r.text  # "younger than 6 years"
     await client.get("/lang/en?next=/")
-    fresh = await client.post("/apply/new", data={"csrf_token": csrf_from((await client.get("/apply/child")).text)})
+    await client.post("/apply/new", data={"csrf_token": csrf_from((await client.get("/apply/child")).text)})
     r = await post(client, "/apply/start", {"department": "AST", "applicant_iin": iin("asel"), "phone": PHONE1})
     await post(client, "/apply/phone/1", {"action": "confirm", "code": await last_code(PHONE1)})
     await post(client, "/apply/contacts", {"phone2": PHONE2, "email": ""})
