@@ -69,6 +69,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await runtime.get().gateways.aclose()
     await close_db()
 
 
@@ -79,6 +80,7 @@ class WorkerSettings:
     on_shutdown = shutdown
     max_tries = MAX_TRIES
     health_check_interval = 30
+    poll_delay = 0.1  # R10: registration within 5 s; the default 0.5 s poll is a tenth of it
     job_timeout = 60
     keep_result = 60
 
@@ -91,6 +93,7 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         on_shutdown=shutdown,
         max_tries=MAX_TRIES,
         health_check_interval=WorkerSettings.health_check_interval,
+        poll_delay=WorkerSettings.poll_delay,
         job_timeout=WorkerSettings.job_timeout,
         keep_result=WorkerSettings.keep_result,
         redis_settings=redis_settings(settings),

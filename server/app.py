@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
             yield
         finally:
             if manage_runtime:
+                await runtime.get().gateways.aclose()
                 await runtime.get().redis.aclose()
                 runtime.install(None)
                 await close_db()

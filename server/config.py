@@ -53,6 +53,7 @@ class Settings:
     email_from: str = "Kezek <no-reply@kezek.local>"
     upload_dir: Path = ROOT / "var" / "uploads"
     max_upload_mb: int = 5
+    status_wait_seconds: float = 6.0
     secure_cookies: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -74,8 +75,14 @@ class Settings:
 
 
 def tortoise_config(database_url: str) -> dict:
+    connection: str | dict = database_url
+    if database_url.startswith("sqlite://"):
+        connection = {
+            "engine": "server.sqlite_backend",
+            "credentials": {"file_path": database_url[len("sqlite://"):], "busy_timeout": 15000},
+        }
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": connection},
         "apps": {
             "kezek": {
                 "models": ["server.models"],
@@ -150,6 +157,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         email_from=env.get("KEZEK_EMAIL_FROM", "Kezek <no-reply@kezek.local>"),
         upload_dir=Path(env.get("KEZEK_UPLOAD_DIR", str(var_dir / "uploads"))),
         max_upload_mb=int(env.get("KEZEK_MAX_UPLOAD_MB", "5")),
+        status_wait_seconds=float(env.get("KEZEK_STATUS_WAIT_SECONDS", "6")),
         secure_cookies=_bool(env.get("KEZEK_SECURE_COOKIES"), production),
         log_level=env.get("KEZEK_LOG_LEVEL", "INFO"),
     )

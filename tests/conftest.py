@@ -51,6 +51,7 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         "KEZEK_VAR_DIR": str(var_dir),
         "KEZEK_SECRET_KEY": "test-secret-key-not-for-production",
         "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
+        "KEZEK_STATUS_WAIT_SECONDS": "0",
     }
     if PG_URL:
         name = f"kezek_test_{uuid.uuid4().hex[:10]}"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -329,17 +331,29 @@ async def summary(request: Request) -> Response:
 
 
 async def status(request: Request) -> Response:
-    """After confirming: updates itself (htmx polling, or a meta refresh without
-    JavaScript) until the registration and queue numbers are there."""
-    data = await graphql.run(request, "apply", "Draft")
-    draft = data["myDraft"]
-    if draft is None:
-        return redirect(URLS["start"])
-    if draft["status"] == "draft":
-        return redirect(resume_url(draft))
-    done = draft["registrationNumber"] is not None
-    if request.headers.get("HX-Request") and not request.headers.get("HX-Boosted"):
-        return block(request, "apply/status.html", "status", draft=draft, done=done)
+    """After confirming: shows the registration and queue numbers as soon as the job has
+    assigned them. With htmx the page polls a block of itself (answered with 286 once
+    done, which stops the polling). Without JavaScript the server holds the request up
+    to KEZEK_STATUS_WAIT_SECONDS for the registration, and if it is still not there the
+    page reloads at once (a delayed meta refresh would fail WCAG 2.2.1)."""
+    partial = bool(request.headers.get("HX-Request")) and not request.headers.get("HX-Boosted")
+    wait = 0.0 if request.headers.get("HX-Request") else request.app.state.settings.status_wait_seconds
+    deadline = time.monotonic() + wait
+    while True:
+        draft = (await graphql.run(request, "apply", "Draft"))["myDraft"]
+        if draft is None:
+            return redirect(URLS["start"])
+        if draft["status"] == "draft":
+            return redirect(resume_url(draft))
+        done = draft["registrationNumber"] is not None
+        if done or time.monotonic() >= deadline or await request.is_disconnected():
+            break
+        await asyncio.sleep(0.25)
+    if partial:
+        response = block(request, "apply/status.html", "status", draft=draft, done=done)
+        if done:
+            response.status_code = 286  # htmx: stop polling
+        return response
     response = page(request, "apply/status.html", draft=draft, done=done)
     response.headers["Vary"] = "HX-Request"
     return response

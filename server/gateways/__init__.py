@@ -21,6 +21,13 @@ class Gateways:
     email: EmailGateway
     storage: Storage
 
+    async def aclose(self) -> None:
+        """Closes pooled connections of the adapters that keep them."""
+        for adapter in (self.registry, self.sms, self.email):
+            close = getattr(adapter, "close", None)
+            if close is not None:
+                await close()
+
 
 def build_gateways(settings: Settings) -> Gateways:
     if settings.registry_backend == "http":

@@ -44,15 +44,24 @@ class HttpRegistry:
         self.url = url.rstrip("/")
         self.token = token
         self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        # One pooled client per process: a new client per lookup costs a TLS and
+        # connection set-up each time.
+        if self._client is None or self._client.is_closed:
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout, headers={"Authorization": f"Bearer {self.token}"}
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
     async def person(self, iin: str) -> dict[str, Any] | None:
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                response = await client.post(
-                    f"{self.url}/persons/lookup",
-                    json={"iin": iin},
-                    headers={"Authorization": f"Bearer {self.token}"},
-                )
+            response = await self._http().post(f"{self.url}/persons/lookup", json={"iin": iin})
         except httpx.HTTPError as exc:
             raise GatewayError(f"registry unreachable: {type(exc).__name__}") from exc
         if response.status_code == 404:

@@ -640,8 +640,9 @@ async def _submit_new(principal: Principal, data: SubmitInput, scoped_key: str) 
                 )
     try:
         result = await _submit(application, principal, scoped_key)
-    except (DomainError, ValidationErrors):
-        # Nothing half-written stays behind: the draft made for this call goes.
+    except BaseException:
+        # Nothing half-written stays behind, whatever failed: the draft made for this
+        # call goes.
         await _discard(application)
         raise
     if result.id != application.id:  # a parallel call with the same key won

@@ -36,6 +36,7 @@ CHROMIUM_ARGS = [
 ]
 PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
+STATUS_WAIT = 2  # seconds the server holds the no-JavaScript "registering…" page
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -141,6 +142,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "KEZEK_PORT": str(port),
         "KEZEK_SECRET_KEY": "test",
         "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
+        # Short enough that the paused-worker tests see the "registering…" page itself.
+        "KEZEK_STATUS_WAIT_SECONDS": str(STATUS_WAIT),
     })
     database = ""
     if PG_URL:

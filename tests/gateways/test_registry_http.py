@@ -44,9 +44,23 @@ def registry_contract(known: dict[str, dict]):
 
 
 @pytest.fixture
-def registry(http_server):
+async def opened():
+    """Makes HttpRegistry adapters and closes their pooled clients afterwards."""
+    made: list[HttpRegistry] = []
+
+    def make(*args, **kwargs) -> HttpRegistry:
+        made.append(HttpRegistry(*args, **kwargs))
+        return made[-1]
+
+    yield make
+    for adapter in made:
+        await adapter.close()
+
+
+@pytest.fixture
+def registry(http_server, opened):
     http_server.respond = registry_contract({MOTHER: person(MOTHER)})
-    return HttpRegistry(http_server.url + "/", TOKEN, timeout=5)
+    return opened(http_server.url + "/", TOKEN, timeout=5)
 
 
 def test_the_fixture_iins_are_valid():
@@ -85,43 +99,43 @@ async def test_the_iin_never_appears_in_the_url(registry, http_server):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("status", [500, 502, 503])
-async def test_server_errors_are_gateway_errors(http_server, status):
+async def test_server_errors_are_gateway_errors(http_server, status, opened):
     http_server.respond = lambda request: Reply.json(status, {"error": "down"})
     with pytest.raises(GatewayError, match=str(status)):
-        await HttpRegistry(http_server.url, TOKEN, timeout=5).person(MOTHER)
+        await opened(http_server.url, TOKEN, timeout=5).person(MOTHER)
 
 
 @pytest.mark.asyncio
-async def test_a_wrong_token_is_not_mistaken_for_an_unknown_person(http_server):
+async def test_a_wrong_token_is_not_mistaken_for_an_unknown_person(http_server, opened):
     http_server.respond = registry_contract({MOTHER: person(MOTHER)})
     with pytest.raises(GatewayError, match="401"):
-        await HttpRegistry(http_server.url, "wrong-token", timeout=5).person(MOTHER)
+        await opened(http_server.url, "wrong-token", timeout=5).person(MOTHER)
 
 
 @pytest.mark.asyncio
-async def test_an_answer_for_another_person_is_refused(http_server):
+async def test_an_answer_for_another_person_is_refused(http_server, opened):
     http_server.respond = lambda request: Reply.json(200, person(CHILD))
     with pytest.raises(GatewayError, match="another person"):
-        await HttpRegistry(http_server.url, TOKEN, timeout=5).person(MOTHER)
+        await opened(http_server.url, TOKEN, timeout=5).person(MOTHER)
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("body", [b"<html>maintenance</html>", b"[]", b"null", b'"930412400013"'])
-async def test_an_answer_that_is_not_a_person_object_is_refused(http_server, body):
+async def test_an_answer_that_is_not_a_person_object_is_refused(http_server, body, opened):
     http_server.respond = lambda request: Reply(200, body)
     with pytest.raises(GatewayError):
-        await HttpRegistry(http_server.url, TOKEN, timeout=5).person(MOTHER)
+        await opened(http_server.url, TOKEN, timeout=5).person(MOTHER)
 
 
 @pytest.mark.asyncio
-async def test_an_unreachable_registry_is_a_gateway_error(closed_port):
+async def test_an_unreachable_registry_is_a_gateway_error(closed_port, opened):
     with pytest.raises(GatewayError, match="unreachable"):
-        await HttpRegistry(f"http://127.0.0.1:{closed_port}", TOKEN, timeout=2).person(MOTHER)
+        await opened(f"http://127.0.0.1:{closed_port}", TOKEN, timeout=2).person(MOTHER)
 
 
 @pytest.mark.asyncio
-async def test_a_redirect_is_not_followed_and_is_a_gateway_error(http_server):
+async def test_a_redirect_is_not_followed_and_is_a_gateway_error(http_server, opened):
     http_server.respond = lambda request: Reply(302, headers={"Location": "/persons/930412400013"})
     with pytest.raises(GatewayError, match="302"):
-        await HttpRegistry(http_server.url, TOKEN, timeout=5).person(MOTHER)
+        await opened(http_server.url, TOKEN, timeout=5).person(MOTHER)
     assert len(http_server.requests) == 1  # the IIN-in-the-URL redirect target was never asked

@@ -62,6 +62,10 @@ async def test_whole_journey_as_plain_forms(client):
     assert application.registration_number in done.text
     assert f">{application.queue_number}<" in done.text
     assert 'http-equiv="refresh"' not in done.text
+    # htmx polls a block of the page; once registered, 286 tells htmx to stop polling.
+    poll = await client.get("/apply/status", headers={"HX-Request": "true"})
+    assert poll.status_code == 286 and "<html" not in poll.text
+    assert application.registration_number in poll.text
     # R12: told by both channels, in the chosen language.
     sent = await Notification.filter(kind="registered", application=application).order_by("channel")
     assert [n.channel for n in sent] == ["email", "sms"]
