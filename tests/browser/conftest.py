@@ -132,7 +132,7 @@ def _stop(processes: list[subprocess.Popen]) -> None:
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     var_dir = tmp_path_factory.mktemp("browser")
     port = _free_port()
@@ -194,7 +194,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session")
+# Module scope: sync Playwright keeps its own event loop running until it stops, which
+# would break the async tests that run after this module.
+@pytest.fixture(scope="module")
 def browser(server: Server):
     from playwright.sync_api import sync_playwright
 
