@@ -9,9 +9,11 @@ import os
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
+
+from tests.helpers import pg_admin, pg_url_with_database
 from tortoise import connections
 
 from server import runtime
@@ -22,25 +24,6 @@ from server.redis import connect
 
 PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    conn = await asyncpg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, database=parts.path.lstrip("/") or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @pytest.fixture(scope="session")
@@ -55,15 +38,15 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     }
     if PG_URL:
         name = f"kezek_test_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(PG_URL, f'CREATE DATABASE "{name}"'))
-        env["DATABASE_URL"] = _with_database(PG_URL, name)
+        asyncio.run(pg_admin(PG_URL, f'CREATE DATABASE "{name}"'))
+        env["DATABASE_URL"] = pg_url_with_database(PG_URL, name)
     if REDIS_URL:
         env["REDIS_URL"] = REDIS_URL
     settings = load_settings(env)
     asyncio.run(migrate(settings))
     yield settings
     if PG_URL:
-        asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'))
+        asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'))
 
 
 @pytest.fixture

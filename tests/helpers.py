@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit, urlunsplit
 
 from server.demo_data import BY_KEY
 from server.models import Notification
@@ -27,3 +28,24 @@ def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def pg_url_with_database(url: str, name: str) -> str:
+    """The same PostgreSQL server, another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+async def pg_admin(url: str, sql: str) -> None:
+    """Runs one statement (CREATE/DROP DATABASE) outside a transaction."""
+    import asyncpg
+
+    parts = urlsplit(url)
+    conn = await asyncpg.connect(
+        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+        password=parts.password, database=parts.path.lstrip("/") or "postgres",
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()

@@ -19,9 +19,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.helpers import pg_admin, pg_url_with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +42,9 @@ STATUS_WAIT = 2  # seconds the server holds the no-JavaScript "registering…" p
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if not Path(CHROMIUM).exists():
-        skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed")
+        if os.environ.get("CI"):
+            raise pytest.UsageError(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        skip = pytest.mark.skip(reason=f"{CHROMIUM} is not installed (make test installs it)")
         for item in items:
             if "browser" in item.keywords:
                 item.add_marker(skip)
@@ -70,25 +73,6 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def _admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    parts = urlsplit(url)
-    conn = await asyncpg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, database=parts.path.lstrip("/") or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 def _cli(env: dict[str, str], *args: str) -> None:
@@ -148,8 +132,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     database = ""
     if PG_URL:
         database = f"kezek_browser_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(PG_URL, f'CREATE DATABASE "{database}"'))
-        env["DATABASE_URL"] = _with_database(PG_URL, database)
+        asyncio.run(pg_admin(PG_URL, f'CREATE DATABASE "{database}"'))
+        env["DATABASE_URL"] = pg_url_with_database(PG_URL, database)
     embedded = None
     processes: list[subprocess.Popen] = []
     log_files = []
@@ -191,7 +175,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             embedded._cleanup()  # shuts the redis-server down and removes its socket directory
             embedded.connection_pool.disconnect()
         if database:
-            asyncio.run(_admin(PG_URL, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 # Module scope: sync Playwright keeps its own event loop running until it stops, which
