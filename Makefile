@@ -48,7 +48,7 @@ schema: $(STAMP)
 
 # Re-extracts translatable strings and updates the kk/ru/en catalogs.
 locales: $(TEST_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -o locales/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k N_plural:1,2 -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales --no-fuzzy-matching
 
 clean:

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from server.i18n import N_, gettext
+from server.i18n import N_, N_plural, gettext, ngettext
+
+# A message with plural forms names the parameter that counts.
+PLURALS: dict[str, tuple[tuple[str, str], str]] = {
+    "child.too_old": (
+        N_plural("The child must be younger than %(years)s year on the day of applying.",
+                 "The child must be younger than %(years)s years on the day of applying."),
+        "years",
+    ),
+    "preferences.too_many": (
+        N_plural("Choose at most %(max)s kindergarten.", "Choose at most %(max)s kindergartens."),
+        "max",
+    ),
+}
 
 MESSAGES: dict[str, str] = {
     "iin.required": N_("Enter the IIN."),
@@ -21,10 +34,8 @@ MESSAGES: dict[str, str] = {
     "department.unknown": N_("Choose a department from the list."),
     "child.not_represented": N_("The registry does not show you as a parent or guardian of this child."),
     "child.same_as_applicant": N_("Enter the child's IIN, not your own."),
-    "child.too_old": N_("The child must be younger than %(years)s years on the day of applying."),
     "child.already_queued": N_("This child is already in the queue: application %(number)s."),
     "child.not_born": N_("The registry gives a birth date in the future."),
-    "preferences.too_many": N_("Choose at most %(max)s kindergartens."),
     "preferences.none": N_("Choose at least one kindergarten, or any kindergarten in the district."),
     "preferences.unknown": N_("Choose kindergartens from the list."),
     "preferences.duplicate": N_("Each kindergarten can be chosen once."),
@@ -59,6 +70,9 @@ class DomainError(Exception):
         self.params = params
 
     def message(self, language: str | None = None) -> str:
+        if self.code in PLURALS:
+            (singular, plural), counter = PLURALS[self.code]
+            return ngettext(singular, plural, int(self.params[counter]), language, **self.params)  # type: ignore[arg-type]
         template = MESSAGES.get(self.code, self.code)
         return gettext(template, language, **self.params)
 

@@ -52,6 +52,11 @@ def ngettext(singular: str, plural: str, n: int, language: str | None = None, **
     return text % {"num": n, **params}
 
 
+def N_plural(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a message with plural forms for extraction (keyword N_plural:1,2)."""
+    return singular, plural
+
+
 def N_(message: str) -> str:
     """Marks a string for extraction; translated later, where the language is known."""
     return message
