@@ -45,8 +45,9 @@ SECURITY_HEADERS = [
 class RequestContextMiddleware:
     """Request id, the reader's language, security headers."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, default_language: str = DEFAULT_LANGUAGE) -> None:
         self.app = app
+        self.default_language = default_language if default_language in LANGUAGES else DEFAULT_LANGUAGE
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,7 +56,7 @@ class RequestContextMiddleware:
         rid = uuid.uuid4().hex[:12]
         token = request_id.set(rid)
         session = scope.get("session") or {}
-        lang = session.get("lang") if session.get("lang") in LANGUAGES else DEFAULT_LANGUAGE
+        lang = session.get("lang") if session.get("lang") in LANGUAGES else self.default_language
         lang_token = set_language(lang)
 
         async def send_wrapper(message: Message) -> None:
@@ -168,7 +169,7 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
                 max_age_seconds=settings.session_max_hours * 3600,
                 secure=settings.secure_cookies,
             ),
-            Middleware(RequestContextMiddleware),
+            Middleware(RequestContextMiddleware, default_language=settings.default_language),
         ],
         exception_handlers={404: pages.not_found, 500: pages.server_error},
         lifespan=lifespan,

@@ -167,3 +167,18 @@ async def test_healthz_and_dev_outbox(client):
     await post(client, "/apply/start", {"department": "AST", "applicant_iin": iin("aigerim"), "phone": PHONE1})
     outbox = await client.get("/dev/outbox")
     assert await last_code(PHONE1) in outbox.text
+
+
+async def test_default_language_is_a_setting(demo, settings):
+    from dataclasses import replace
+
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from server.app import create_app
+
+    app = create_app(replace(settings, default_language="ru"), manage_runtime=False)
+    async with LifespanManager(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            page = await c.get("/apply/start")
+    assert '<html lang="ru">' in page.text and "Подать заявление" in page.text
