@@ -82,7 +82,7 @@ def _worker() -> None:
 DEMO_LINES = [
     ("aigerim", "dana", "the plain case: a mother and her daughter"),
     ("gulnara", "yerasyl", "a large family: a priority benefit found in the registry"),
-    ("marat", "alikhan", "twins (the other twin: aruzhan)"),
+    ("marat", "alikhan", "twins (the other twin: {aruzhan})"),
     ("ainur", "kamila", "a teacher: claim TEACHER_PARENT with a PDF or photo"),
     ("erlan", "dias", "a child too old for the queue"),
     ("asel", "adil", "a child already in the Astana queue"),
@@ -99,7 +99,8 @@ def _print_demo(settings) -> None:
     print()
     print("  Demo IINs (applicant → child: what it shows). Any two Kazakhstan mobile numbers work, e.g. +7 701 111 2233 and +7 707 444 5566.")
     for parent, child, what in DEMO_LINES:
-        print(f"    {BY_KEY[parent].iin} → {BY_KEY[child].iin}  {what}")
+        note = what.format(**{key: person.iin for key, person in BY_KEY.items()})
+        print(f"    {BY_KEY[parent].iin} → {BY_KEY[child].iin}  {note}")
     print()
 
 
