@@ -182,3 +182,29 @@ async def test_default_language_is_a_setting(demo, settings):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
             page = await c.get("/apply/start")
     assert '<html lang="ru">' in page.text and "Подать заявление" in page.text
+
+
+async def test_healthz_is_503_when_redis_is_down(client, monkeypatch):
+    app_redis = client._transport.app.state.redis
+
+    async def down():
+        raise ConnectionError("redis is away")
+
+    monkeypatch.setattr(app_redis, "ping", down)
+    r = await client.get("/healthz")
+    assert r.status_code == 503 and r.json() == {"status": "unavailable", "database": True, "redis": False}
+
+
+async def test_no_dev_outbox_in_production(demo, settings):
+    from dataclasses import replace
+
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    from server.app import create_app
+
+    app = create_app(replace(settings, env="production"), manage_runtime=False)
+    async with LifespanManager(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
+            assert (await c.get("/dev/outbox")).status_code == 404
+            assert (await c.get("/healthz")).status_code == 200
