@@ -85,23 +85,12 @@ class WorkerSettings:
     keep_result = 60
 
 
-def build_worker(settings: Settings, **overrides: Any) -> Worker:
-    options: dict[str, Any] = dict(
-        functions=WorkerSettings.functions,
-        cron_jobs=WorkerSettings.cron_jobs,
-        on_startup=startup,
-        on_shutdown=shutdown,
-        max_tries=MAX_TRIES,
-        health_check_interval=WorkerSettings.health_check_interval,
-        poll_delay=WorkerSettings.poll_delay,
-        job_timeout=WorkerSettings.job_timeout,
-        keep_result=WorkerSettings.keep_result,
-        redis_settings=redis_settings(settings),
-        ctx={"settings": settings},
-        handle_signals=True,
-    )
-    options.update(overrides)
-    return Worker(**options)
+def build_worker(settings: Settings) -> Worker:
+    """A worker configured by WorkerSettings (the one place its options live)."""
+    options = {
+        name: value for name, value in vars(WorkerSettings).items() if not name.startswith("_")
+    }
+    return Worker(**options, redis_settings=redis_settings(settings), ctx={"settings": settings})
 
 
 def main() -> None:

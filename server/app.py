@@ -25,7 +25,7 @@ from server.auth.sessions import SessionMiddleware
 from server.config import ROOT, Settings, load_settings
 from server.db import close_db, init_db
 from server.gateways import build_gateways
-from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, set_language
+from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, reset_language, set_language
 from server.logging import request_id
 from server.redis import connect
 from views import apply, pages
@@ -72,9 +72,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             request_id.reset(token)
-            from server.i18n import _current
-
-            _current.reset(lang_token)
+            reset_language(lang_token)
 
 
 class KezekGraphQL(GraphQL):

@@ -38,6 +38,10 @@ def set_language(language: str) -> contextvars.Token:
     return _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
 
 
+def reset_language(token: contextvars.Token) -> None:
+    _current.reset(token)
+
+
 def get_language() -> str:
     return _current.get()
 

@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from server import runtime
 from server.auth import otp
 from server.auth.principal import Principal
-from server.domain import age, documents, iin as iin_rules, phones, states
+from server.domain import age, benefits, documents, iin as iin_rules, phones, states
 from server.domain.journey import step_index
 from server.domain.states import State, Transition
 from server.errors import DomainError, ValidationErrors, collect
@@ -338,8 +338,7 @@ async def set_contacts(principal: Principal, phone2: str, email: str, ip: str) -
             await Contact.filter(application=draft, kind="phone", rank=2).delete()
             await Contact.create(application=draft, kind="phone", value=number, rank=2)
             # A new second phone must be confirmed again before the journey goes on.
-            draft.step = "contacts" if step_index(draft.step) >= step_index("contacts") else draft.step
-            _advance(draft, "contacts")
+            draft.step = "contacts"
         await Contact.filter(application=draft, kind="email").delete()
         if address:
             # The email is confirmed by the parent typing it; delivery problems are reported.
@@ -472,20 +471,9 @@ async def set_notifications(principal: Principal, channel: str, language: str) -
     return draft
 
 
-def benefit_class_of(claims: list[BenefitClaim], categories: dict[int, BenefitCategory]) -> str:
-    """Only confirmed benefits change the order (R14)."""
-    classes = {categories[c.category_id].benefit_class for c in claims if c.status == "confirmed"}
-    if "extraordinary" in classes:
-        return "extraordinary"
-    if "priority" in classes:
-        return "priority"
-    return "general"
-
-
 async def current_benefit_class(application: Application) -> str:
-    claims = await BenefitClaim.filter(application=application)
-    categories = {c.id: c for c in await BenefitCategory.all()}
-    return benefit_class_of(claims, categories)
+    confirmed = await BenefitClaim.filter(application=application, status="confirmed").prefetch_related("category")
+    return benefits.class_of(c.category.benefit_class for c in confirmed).value
 
 
 async def confirm(principal: Principal, idempotency_key: str | None) -> Application:

@@ -261,28 +261,23 @@ def confirm_and_wait(me: Parent, server, *, audit_waiting: bool = True) -> tuple
     return numbers.first.inner_text(), numbers.nth(1).inner_text()
 
 
-def test_journey_with_javascript_in_russian(server, browser):
-    context = new_phone(browser, javascript=True)
-    try:
-        me = Parent(server, context, javascript=True, lang="ru")
-        walk_to_summary(me, "aigerim", "dana", "+77011112233", "+77074445566", "aigerim@example.kz")
-        registration, queue = confirm_and_wait(me, server)
-        assert registration.startswith("AST-") and int(queue) > 0
-        expect(me.page.locator("#status")).to_contain_text(BY_KEY["dana"].given_name)
-        assert me.problems == [], "\n".join(me.problems)
-    finally:
-        context.close()
+JOURNEYS = [
+    # JavaScript on, in Russian; and off, in Kazakh (its 'registering…' page is checked
+    # by test_registering_page_without_javascript).
+    pytest.param(True, "ru", "aigerim", "dana", "+77011112233", "+77074445566", id="javascript-ru"),
+    pytest.param(False, "kk", "marat", "alikhan", "+77011119988", "+77074447788", id="no-javascript-kk"),
+]
 
 
-def test_journey_without_javascript_in_kazakh(server, browser):
-    context = new_phone(browser, javascript=False)
+@pytest.mark.parametrize("javascript, lang, applicant, child, phone1, phone2", JOURNEYS)
+def test_whole_journey(server, browser, javascript, lang, applicant, child, phone1, phone2):
+    context = new_phone(browser, javascript=javascript)
     try:
-        me = Parent(server, context, javascript=False, lang="kk")
-        walk_to_summary(me, "marat", "alikhan", "+77011119988", "+77074447788", "marat@example.kz")
-        # The 'registering…' page without JavaScript: test_registering_page_without_javascript.
-        registration, queue = confirm_and_wait(me, server, audit_waiting=False)
+        me = Parent(server, context, javascript=javascript, lang=lang)
+        walk_to_summary(me, applicant, child, phone1, phone2, f"{applicant}@example.kz")
+        registration, queue = confirm_and_wait(me, server, audit_waiting=javascript)
         assert registration.startswith("AST-") and int(queue) > 0
-        expect(me.page.locator("#status")).to_contain_text(BY_KEY["alikhan"].given_name)
+        expect(me.page.locator("#status")).to_contain_text(BY_KEY[child].given_name)
         assert me.problems == [], "\n".join(me.problems)
     finally:
         context.close()

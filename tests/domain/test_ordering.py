@@ -201,3 +201,11 @@ def test_order_is_a_permutation_of_the_active_entries_keeping_each_stream_in_tim
     numbers = queue_numbers(entries, rule)
     assert sorted(numbers.values()) == list(range(1, len(active) + 1))
     assert [numbers[e.key] for e in got] == list(range(1, len(got) + 1))
+
+
+def test_benefit_class_is_the_strongest_confirmed_one():
+    from server.domain.benefits import class_of
+
+    assert class_of([]) is BenefitClass.GENERAL
+    assert class_of(["priority"]) is BenefitClass.PRIORITY
+    assert class_of(["priority", "extraordinary", "priority"]) is BenefitClass.EXTRAORDINARY

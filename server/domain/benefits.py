@@ -1,0 +1,18 @@
+"""Which class a set of benefits puts an application in (R14, R20)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from server.domain.ordering import BenefitClass
+
+
+def class_of(confirmed_classes: Iterable[str]) -> BenefitClass:
+    """The strongest class among the confirmed benefits; general without any.
+    Pending or rejected claims never count: only confirmed ones change the order."""
+    classes = set(confirmed_classes)
+    if BenefitClass.EXTRAORDINARY.value in classes:
+        return BenefitClass.EXTRAORDINARY
+    if BenefitClass.PRIORITY.value in classes:
+        return BenefitClass.PRIORITY
+    return BenefitClass.GENERAL
