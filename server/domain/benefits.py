@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from server.domain.ordering import BenefitClass
+from server.domain.ordering import STRENGTH, BenefitClass
 
 
 def class_of(confirmed_classes: Iterable[str]) -> BenefitClass:
@@ -16,3 +16,8 @@ def class_of(confirmed_classes: Iterable[str]) -> BenefitClass:
     if BenefitClass.PRIORITY.value in classes:
         return BenefitClass.PRIORITY
     return BenefitClass.GENERAL
+
+
+def stronger(a: str, b: str) -> bool:
+    """Whether class `a` stands ahead of class `b`."""
+    return STRENGTH[BenefitClass(a)] < STRENGTH[BenefitClass(b)]

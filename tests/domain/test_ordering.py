@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.ordering import BenefitClass, Entry, Rule, order, queue_numbers
+from server.domain.ordering import BenefitClass, Entry, Rule, order, queue_numbers, standings
 
 E, P, G = BenefitClass.EXTRAORDINARY, BenefitClass.PRIORITY, BenefitClass.GENERAL
 T0 = datetime(2026, 1, 5, 9, 0, 0)
@@ -130,12 +130,22 @@ def test_rules_outside_a_block_are_refused(ratio, slot):
 
 def reference_order(entries: list[Entry], ratio: int, slot: int) -> list[Entry]:
     """Build the blocks one by one: each is `ratio` generals with one priority at `slot`.
-    The moment a block asks for an empty stream, the other stream follows alone."""
+    The moment a block asks for an empty stream, the other stream follows alone.
+    Twins: a batch is one turn, in the stream of its strongest member, at the time of
+    its earliest member; its members follow each other in registration order."""
     active = [e for e in entries if not e.suspended]
+    groups: dict[object, list[Entry]] = {}
+    for e in active:
+        groups.setdefault(("batch", e.batch) if e.batch is not None else ("alone", e.key), []).append(e)
+    turns = []
+    for members in groups.values():
+        members.sort(key=lambda e: (e.registered_at, e.key))
+        strongest = E if any(m.benefit_class == E for m in members) else P if any(m.benefit_class == P for m in members) else G
+        turns.append((strongest, members))
 
-    def stream(cls: BenefitClass) -> deque[Entry]:
-        return deque(sorted((e for e in active if e.benefit_class == cls),
-                            key=lambda e: (e.registered_at, e.key)))
+    def stream(cls: BenefitClass) -> deque[list[Entry]]:
+        mine = [members for c, members in turns if c == cls]
+        return deque(sorted(mine, key=lambda m: (m[0].registered_at, m[0].key)))
 
     extraordinary, priority, general = stream(E), stream(P), stream(G)
     result = list(extraordinary)
@@ -151,7 +161,7 @@ def reference_order(entries: list[Entry], ratio: int, slot: int) -> list[Entry]:
             result.append(source.popleft())
     result.extend(priority)
     result.extend(general)
-    return result
+    return [e for members in result for e in members]
 
 
 entry_specs = st.lists(
@@ -168,9 +178,11 @@ entry_specs = st.lists(
 def cohorts(draw) -> list[Entry]:
     specs = draw(entry_specs)
     keys = draw(st.permutations(range(len(specs))))
+    # A few batches of twins (or triplets) among the entries.
+    batches = draw(st.lists(st.sampled_from([None, None, None, None, 1, 2, 3]), min_size=len(specs), max_size=len(specs)))
     return [
-        Entry(key=key, benefit_class=cls, registered_at=T0 + timedelta(seconds=t), suspended=s)
-        for key, (cls, t, s) in zip(keys, specs)
+        Entry(key=key, benefit_class=cls, registered_at=T0 + timedelta(seconds=t), suspended=s, batch=b)
+        for key, (cls, t, s), b in zip(keys, specs, batches)
     ]
 
 
@@ -180,27 +192,72 @@ def rules(draw) -> Rule:
     return Rule(ratio=ratio, priority_slot=draw(st.integers(0, ratio)))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=3000, deadline=None)
 @given(cohorts(), rules())
 def test_order_matches_the_reference_model(entries, rule):
     got = order(entries, rule)
     assert got == reference_order(entries, rule.ratio, rule.priority_slot)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(cohorts(), rules())
 def test_order_is_a_permutation_of_the_active_entries_keeping_each_stream_in_time(entries, rule):
     got = order(entries, rule)
     active = [e for e in entries if not e.suspended]
     assert sorted(e.key for e in got) == sorted(e.key for e in active)
+    alone = [e for e in got if e.batch is None]
     for cls in (E, P, G):
-        times = [(e.registered_at, e.key) for e in got if e.benefit_class == cls]
+        times = [(e.registered_at, e.key) for e in alone if e.benefit_class == cls]
         assert times == sorted(times)
-    n_extra = sum(e.benefit_class == E for e in active)
-    assert all(e.benefit_class == E for e in got[:n_extra])
+    for batch in {e.batch for e in got if e.batch is not None}:
+        places = [i for i, e in enumerate(got) if e.batch == batch]
+        assert places == list(range(places[0], places[0] + len(places)))  # R21: side by side
+    if not any(e.batch is not None for e in active):
+        n_extra = sum(e.benefit_class == E for e in active)
+        assert all(e.benefit_class == E for e in got[:n_extra])
     numbers = queue_numbers(entries, rule)
     assert sorted(numbers.values()) == list(range(1, len(active) + 1))
     assert [numbers[e.key] for e in got] == list(range(1, len(got) + 1))
+
+
+@settings(max_examples=500, deadline=None)
+@given(cohorts(), rules())
+def test_standings_count_who_stands_ahead_by_class(entries, rule):
+    got = order(entries, rule)
+    places = standings(entries, rule)
+    for index, entry in enumerate(got):
+        ahead = got[:index]
+        s = places[entry.key]
+        assert s.number == index + 1
+        assert (s.ahead_extraordinary, s.ahead_priority, s.ahead_general) == (
+            sum(e.benefit_class == E for e in ahead),
+            sum(e.benefit_class == P for e in ahead),
+            sum(e.benefit_class == G for e in ahead),
+        )
+
+
+def twins(*specs: str, batch_of: dict[str, int], suspended: tuple[str, ...] = ()) -> list[str]:
+    entries, names = cohort(*specs, suspended=suspended)
+    entries = [
+        Entry(e.key, e.benefit_class, e.registered_at, e.suspended, batch_of.get(names[e.key])) for e in entries
+    ]
+    return [names[e.key] for e in order(entries)]
+
+
+def test_twins_stand_together_at_the_earlier_twin_s_place():
+    # G1 and G4 are twins: G4 stands right behind G1, the others move back by one.
+    assert twins("G1", "G2", "G3", "G4", batch_of={"G1": 1, "G4": 1}) == "G1 G4 G2 G3".split()
+
+
+def test_a_batch_takes_one_turn_in_the_stream_of_its_strongest_member():
+    # P-twin with a general twin: the batch stands in the priority stream, both at once.
+    got = twins("G1", "G2", "G3", "G4", "P1", "G5", batch_of={"P1": 1, "G5": 1})
+    assert got == "P1 G5 G1 G2 G3 G4".split()
+
+
+def test_a_suspended_twin_is_skipped_and_the_other_stands_at_its_own_time():
+    got = twins("G1", "G2", "G3", batch_of={"G1": 1, "G3": 1}, suspended=("G1",))
+    assert got == "G2 G3".split()
 
 
 def test_benefit_class_is_the_strongest_confirmed_one():

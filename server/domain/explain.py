@@ -1,0 +1,116 @@
+"""Why a queue number changed (R24), as pure code.
+
+A refresh of a cohort knows the changes since the last refresh (who registered, who
+left, whose benefit changed) and every entry's number before and after. For an entry
+whose number changed, a change counts as a reason when it moved someone across that
+entry: someone now stands ahead who did not before (an *arrival*), or someone who stood
+ahead no longer does (a *departure*). Reasons are counted by kind, and the entry's own
+change, if it had one, is a reason too.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from typing import Mapping
+
+
+class ChangeKind(str, Enum):
+    """What happened to an application that affects its cohort's order."""
+
+    REGISTERED = "registered"
+    BENEFIT_GAINED = "benefit_gained"
+    BENEFIT_LOST = "benefit_lost"
+    SUSPENDED = "suspended"
+    RESTORED = "restored"
+    OFFERED = "offered"  # took a place offer: leaves the queue (R26)
+    WITHDRAWN = "withdrawn"
+    CLOSED = "closed"  # enrolled elsewhere, or reached the maximum age (R31)
+
+
+# The reason counted for an entry: a change's kind, refined by the class the arrival
+# stands in for registrations ("registered_priority"), or "own_<kind>" for the entry's
+# own change, or "reordered" when nothing but the interleaving moved it.
+REORDERED = "reordered"
+
+
+@dataclass(frozen=True)
+class Moved:
+    """A changed application: its numbers before and after (None: not in the queue)."""
+
+    kind: ChangeKind
+    old: int | None
+    new: int | None
+    standing_class: str = "general"
+
+    @property
+    def reason(self) -> str:
+        if self.kind is ChangeKind.REGISTERED:
+            return f"registered_{self.standing_class}"
+        return self.kind.value
+
+
+def explain(
+    old: Mapping[int, int], new: Mapping[int, int], changes: Mapping[int, Moved]
+) -> dict[int, dict[str, int]]:
+    """For every key numbered both before and after whose number changed: the count of
+    each reason. Arrivals and departures of changes with no number on one side are
+    counted by binary search, so a refresh of a large cohort stays linear-ish."""
+    arrivals: dict[str, list[int]] = {}  # reason -> sorted new numbers (no old number)
+    departures: dict[str, list[int]] = {}  # reason -> sorted old numbers (no new number)
+    movers: list[tuple[str, int, int]] = []  # (reason, old, new)
+    for change in changes.values():
+        if change.old is None and change.new is not None:
+            arrivals.setdefault(change.reason, []).append(change.new)
+        elif change.new is None and change.old is not None:
+            departures.setdefault(change.reason, []).append(change.old)
+        elif change.old is not None and change.new is not None:
+            movers.append((change.reason, change.old, change.new))
+    for numbers in (*arrivals.values(), *departures.values()):
+        numbers.sort()
+
+    result: dict[int, dict[str, int]] = {}
+    for key, before in old.items():
+        after = new.get(key)
+        if after is None or after == before:
+            continue
+        reasons: Counter[str] = Counter()
+        own = changes.get(key)
+        if own is not None:
+            reasons[f"own_{own.kind.value}"] += 1
+        for reason, numbers in arrivals.items():
+            count = bisect_left(numbers, after)
+            if count:
+                reasons[reason] += count
+        for reason, numbers in departures.items():
+            count = bisect_left(numbers, before)
+            if count:
+                reasons[reason] += count
+        for reason, was, now in movers:
+            if now < after and was > before:
+                reasons[reason] += 1  # moved ahead of this entry
+            elif was < before and now > after:
+                reasons[reason] += 1  # moved behind it
+        if not reasons:
+            reasons[REORDERED] += 1
+        result[key] = dict(reasons)
+    return result
+
+
+def _one_month_after(day: date) -> date:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def are_twins(a: date, b: date) -> bool:
+    """R21: children of one applicant born within a month of each other."""
+    earlier, later = sorted((a, b))
+    return later <= _one_month_after(earlier)
