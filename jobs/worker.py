@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from arq import Retry, cron
-from arq.worker import Worker
+from arq.worker import Worker, func
 
 from server import runtime
 from server.config import Settings, load_settings
@@ -17,7 +17,7 @@ from server.gateways import build_gateways
 from server.logging import setup_logging
 from server.models import Application, Notification
 from server.redis import redis_settings
-from server.services import jobs, notifications, registration
+from server.services import jobs, notifications, queue, registration
 
 log = logging.getLogger("kezek.worker")
 
@@ -38,6 +38,17 @@ async def register_application(ctx: dict[str, Any], application_id: int) -> str 
     return application.registration_number if application else None
 
 
+async def refresh_queue(ctx: dict[str, Any], department_id: int, cohort: int) -> int:
+    """Refreshes a cohort's stored queue numbers until no change is pending; returns
+    how many changes it reflected."""
+    try:
+        rounds = await queue.refresh_until_settled(department_id, cohort)
+    except Exception as exc:  # noqa: BLE001 - a database hiccup: try again later
+        log.warning("queue refresh %s/%s failed (%s); retrying", department_id, cohort, type(exc).__name__)
+        raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
+    return sum(r.changes for r in rounds)
+
+
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
     try:
         return await notifications.deliver(notification_id)
@@ -52,14 +63,17 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Re-enqueues work a lost enqueue or a dead worker left behind (jobs de-duplicate)."""
-    cutoff = datetime.now(timezone.utc) - timedelta(seconds=20)
+    cutoff = datetime.now(timezone.utc) - timedelta(seconds=10)
     submitted = await Application.filter(state="submitted", confirmed_at__lt=cutoff).values_list("id", flat=True)
     for application_id in submitted:
         await jobs.enqueue("register_application", application_id, job_id=jobs.register_job_id(application_id))
     pending = await Notification.filter(state="pending", created_at__lt=cutoff).values_list("id", flat=True)
     for notification_id in pending:
         await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
-    return {"applications": len(submitted), "notifications": len(pending)}
+    cohorts = await queue.due_cohorts(older_than=cutoff)
+    for department_id, cohort in cohorts:
+        await queue.request_refresh(department_id, cohort)
+    return {"applications": len(submitted), "notifications": len(pending), "cohorts": len(cohorts)}
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -74,8 +88,10 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 class WorkerSettings:
-    functions = [register_application, deliver_notification]
-    cron_jobs = [cron(sweep, second={0, 30}, run_at_startup=True)]
+    # keep_result=0: a finished refresh frees its job id at once, so the next change of
+    # the cohort can queue the next refresh.
+    functions = [register_application, deliver_notification, func(refresh_queue, keep_result=0)]
+    cron_jobs = [cron(sweep, second={0, 10, 20, 30, 40, 50}, run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = MAX_TRIES

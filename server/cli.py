@@ -70,6 +70,13 @@ def _web() -> None:
 
     settings = load_settings()
     setup_logging(settings)
+    if settings.web_workers > 1:
+        # Several processes: uvicorn imports the app factory in each of them.
+        uvicorn.run(
+            "server.app:create_app", factory=True, workers=settings.web_workers,
+            host=settings.host, port=settings.port, proxy_headers=False, log_config=None,
+        )
+        return
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False, log_config=None)
 
 
@@ -101,6 +108,9 @@ def _print_demo(settings) -> None:
     for parent, child, what in DEMO_LINES:
         note = what.format(**{key: person.iin for key, person in BY_KEY.items()})
         print(f"    {BY_KEY[parent].iin} → {BY_KEY[child].iin}  {note}")
+    print()
+    print(f"  A child's place in the queue, without logging in: {settings.base_url}/queue")
+    print(f"    {BY_KEY['adil'].iin}  queued in Astana; a priority application registered after it moved it back, and the page says why")
     print()
 
 
@@ -150,6 +160,19 @@ def _run() -> None:
     code = web.returncode or worker.returncode or 0
     sys.exit(0 if stopping else code)
 
+def _queue_refresh() -> None:
+    """Recomputes every cohort's stored queue numbers now, and prints what it did."""
+    import time
+
+    from server.services import queue
+
+    started = time.perf_counter()
+    done = asyncio.run(_with_runtime(queue.refresh_all))
+    for r in done:
+        print(f"department {r.department_id} cohort {r.cohort}: {r.counted} numbered, {r.written} written, "
+              f"{r.removed} removed, {r.explained} explained, {r.seconds:.2f} s")
+    print(f"{len(done)} cohorts refreshed in {time.perf_counter() - started:.2f} s")
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="kezek")
@@ -160,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("run", help="development: migrate, seed, web server and worker")
     sub.add_parser("web", help="the web server only")
     sub.add_parser("worker", help="the job worker only")
+    sub.add_parser("queue-refresh", help="recompute every cohort's queue numbers now (the worker does it by itself)")
     token = sub.add_parser("token", help="issue an integrator token (printed once)")
     token.add_argument("name")
     token.add_argument("--scope", action="append", default=[], help="e.g. applications:submit, applications:read")
@@ -175,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
         _web()
     elif args.command == "worker":
         _worker()
+    elif args.command == "queue-refresh":
+        _queue_refresh()
     elif args.command == "token":
         _token(args.name, args.scope, args.department)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+from typing import Any
+
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
 
@@ -40,3 +44,14 @@ async def ping() -> bool:
 
 def is_postgres() -> bool:
     return connections.get("default").capabilities.dialect == "postgres"
+
+
+def raw_sql(conn: Any, text: str) -> str:
+    """Raw SQL written with PostgreSQL's $1, $2 … placeholders, for either database
+    (SQLite takes ? in the same order)."""
+    return text if conn.capabilities.dialect == "postgres" else re.sub(r"\$\d+", "?", text)
+
+
+def as_datetime(value: Any) -> datetime:
+    """A timestamp from a raw row (asyncpg gives datetimes, SQLite ISO strings)."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)

@@ -11,6 +11,10 @@ PLURALS: dict[str, tuple[tuple[str, str], str]] = {
                  "The child must be younger than %(years)s years on the day of applying."),
         "years",
     ),
+    "page.size": (
+        N_plural("Ask for 1 to %(max)s row.", "Ask for 1 to %(max)s rows."),
+        "max",
+    ),
     "preferences.too_many": (
         N_plural("Choose at most %(max)s kindergarten.", "Choose at most %(max)s kindergartens."),
         "max",
@@ -56,6 +60,8 @@ MESSAGES: dict[str, str] = {
     "idempotency.required": N_("The request needs an idempotency key."),
     "auth.required": N_("You are not allowed to do this."),
     "application.unknown": N_("No application has this registration number."),
+    "application.transition": N_("This change is not possible in the application's present state."),
+    "cursor.invalid": N_("This page link is not valid. Start from the first page."),
     "csrf": N_("The form has expired. Reload the page and try again."),
     "rate_limited": N_("Too many requests. Wait a minute and try again."),
     "registry.unavailable": N_("The state registry does not answer. Try again in a few minutes."),

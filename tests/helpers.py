@@ -49,3 +49,17 @@ async def pg_admin(url: str, sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+async def drain_jobs(redis) -> None:
+    """Runs every queued job through a real arq worker (burst mode) on the test Redis,
+    as `kezek worker` would: registrations, cohort refreshes, deliveries."""
+    from arq.worker import Worker
+
+    from jobs.worker import WorkerSettings
+
+    worker = Worker(
+        functions=WorkerSettings.functions, redis_pool=redis, burst=True, poll_delay=0.01,
+        handle_signals=False, keep_result=WorkerSettings.keep_result, max_tries=WorkerSettings.max_tries,
+    )
+    await worker.main()

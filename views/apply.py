@@ -345,7 +345,8 @@ async def status(request: Request) -> Response:
             return redirect(URLS["start"])
         if draft["status"] == "draft":
             return redirect(resume_url(draft))
-        done = draft["registrationNumber"] is not None
+        # Done when the queue engine has numbered it (or it left the queue meanwhile).
+        done = draft["registrationNumber"] is not None and (draft["queueNumber"] is not None or draft["status"] != "queued")
         if done or time.monotonic() >= deadline or await request.is_disconnected():
             break
         await asyncio.sleep(0.25)

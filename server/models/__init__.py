@@ -13,10 +13,12 @@ from server.models.application import (
     RegistrationSequence,
 )
 from server.models.notification import Notification
+from server.models.queue import CohortChange, QueueChange, QueueCohort, QueueEntry
 from server.models.auth import IntegratorToken, OtpChallenge
 
 __all__ = [
     "Application",
+    "CohortChange",
     "ApplicationEvent",
     "BenefitCategory",
     "BenefitClaim",
@@ -29,6 +31,9 @@ __all__ = [
     "Notification",
     "OtpChallenge",
     "Preference",
+    "QueueChange",
+    "QueueCohort",
+    "QueueEntry",
     "RegistrationSequence",
     "RegistryRecord",
 ]

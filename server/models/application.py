@@ -26,7 +26,8 @@ class Application(Model):
     registration_number = fields.CharField(max_length=24, null=True, unique=True)
     confirmed_at = fields.DatetimeField(null=True)  # R11: decides the order
     registered_at = fields.DatetimeField(null=True)
-    queue_number = fields.IntField(null=True)
+    # Twins (R21): the lowest application id of the batch, on every member; NULL alone.
+    batch_id = fields.IntField(null=True)
     created_via = fields.CharField(max_length=64, default="web")
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)

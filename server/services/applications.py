@@ -18,6 +18,7 @@ from server import runtime
 from server.auth import otp
 from server.auth.principal import Principal
 from server.domain import age, benefits, documents, iin as iin_rules, phones, states
+from server.domain.explain import ChangeKind
 from server.domain.journey import step_index
 from server.domain.states import State, Transition
 from server.errors import DomainError, ValidationErrors, collect
@@ -35,7 +36,7 @@ from server.models import (
     Notification,
     Preference,
 )
-from server.services import jobs, notifications, registry
+from server.services import jobs, notifications, queue, registry
 
 GROUP_LANGUAGES = ("kk", "ru", "other")
 CHANNELS = ("sms", "email", "both")
@@ -202,12 +203,17 @@ async def record_event(
     )
 
 
-async def transition(application: Application, move: Transition, actor: str, reason: str = "") -> None:
-    """Applies one transition of the state machine and records it (R33)."""
+async def transition(application: Application, move: Transition, actor: str, reason: str = "") -> bool:
+    """Applies one transition of the state machine and records it (R33). Returns True
+    when it moved the application's cohort: the caller then asks for the cohort's
+    refresh after commit (`queue.request_refresh`)."""
     before = State(application.state)
     after = states.apply(before, move)
     application.state = after.value
+    if after not in states.ACTIVE:
+        application.active_key = None  # R5: the child may apply again
     await record_event(application, move.value, actor, from_state=before.value, to_state=after.value, reason=reason)
+    return await queue.note_transition(application, move)
 
 
 async def _send_otp(application: Application, phone: str, rank: int, ip: str) -> str:
@@ -474,6 +480,47 @@ async def set_notifications(principal: Principal, channel: str, language: str) -
 async def current_benefit_class(application: Application) -> str:
     confirmed = await BenefitClaim.filter(application=application, status="confirmed").prefetch_related("category")
     return benefits.class_of(c.category.benefit_class for c in confirmed).value
+
+
+async def move(application_id: int, move_: Transition, actor: str, reason: str = "") -> Application:
+    """One transition of a registered application (suspend, restore, offer, withdraw,
+    close…) by staff or the system, recorded (R33), with its cohort refreshed."""
+    async with in_transaction():
+        application = await Application.select_for_update().get_or_none(id=application_id)
+        if application is None:
+            raise DomainError("application.unknown")
+        try:
+            moved = await transition(application, move_, actor, reason)
+        except states.IllegalTransition:
+            raise DomainError("application.transition") from None
+        application.version += 1
+        await application.save()
+    if moved:
+        await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+    return application
+
+
+async def refresh_benefit_class(application_id: int, actor: str, reason: str = "") -> Application:
+    """Re-derives the application's class from its confirmed benefits (R14, R16): a
+    gained or lost class is recorded and moves the application in its cohort; losing it
+    never loses the application, which keeps its registration time."""
+    async with in_transaction():
+        application = await Application.select_for_update().get_or_none(id=application_id)
+        if application is None:
+            raise DomainError("application.unknown")
+        before = application.benefit_class
+        after = await current_benefit_class(application)
+        if after == before:
+            return application
+        application.benefit_class = after
+        application.version += 1
+        await application.save()
+        await record_event(application, "benefit_class", actor, reason=reason, data={"from": before, "to": after})
+        kind = ChangeKind.BENEFIT_GAINED if benefits.stronger(after, before) else ChangeKind.BENEFIT_LOST
+        moved = await queue.note_change(application, kind)
+    if moved:
+        await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+    return application
 
 
 async def confirm(principal: Principal, idempotency_key: str | None) -> Application:

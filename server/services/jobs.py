@@ -28,3 +28,8 @@ def register_job_id(application_id: int) -> str:
 
 def deliver_job_id(notification_id: int) -> str:
     return f"deliver:{notification_id}"
+
+
+def queue_job_id(department_id: int, cohort: int) -> str:
+    """One refresh per cohort at a time: changes arriving meanwhile are coalesced."""
+    return f"queue:{department_id}:{cohort}"

@@ -1,5 +1,7 @@
 """Registration (R10–R12): a background job turns a submitted application into a
-queued one with a permanent number, a registration time and a queue number."""
+queued one with a permanent number and a registration time; its queue number comes
+from the queue engine's refresh of its cohort, which also sends the "registered"
+message with both numbers (server/services/queue.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ from tortoise.transactions import in_transaction
 
 from server.auth.principal import SYSTEM
 from server.domain.registration import registration_number
-from server.domain.states import State, Transition
+from server.domain.explain import are_twins
+from server.domain.states import ACTIVE, State, Transition
 from server.models import Application, Department, RegistrationSequence
-from server.services import jobs, notifications, queue
+from server.services import queue
 from server.services.applications import transition
 
 log = logging.getLogger("kezek.registration")
@@ -22,7 +25,6 @@ log = logging.getLogger("kezek.registration")
 
 async def register(application_id: int) -> Application | None:
     """Idempotent: an application that is no longer `submitted` is left as it is."""
-    sent: list[int] = []
     peek = await Application.get_or_none(id=application_id)
     if peek is None or peek.state != State.SUBMITTED.value:
         return peek
@@ -35,8 +37,7 @@ async def register(application_id: int) -> Application | None:
         assert application.confirmed_at is not None
         year = application.confirmed_at.astimezone(ZoneInfo(department.timezone)).year
         # The sequence row is the department's registration lock: bumping it serializes
-        # registrations of one department, so numbers are gap-free and the cohort's
-        # queue numbers are computed over every committed registration.
+        # registrations of one department, so numbers are gap-free and twins see each other.
         await RegistrationSequence.filter(department_id=department.id, year=year).update(
             last_value=F("last_value") + 1
         )
@@ -46,20 +47,31 @@ async def register(application_id: int) -> Application | None:
         await transition(application, Transition.REGISTER, SYSTEM.actor)
         application.version += 1
         await application.save()
-        numbers = await queue.recompute_cohort(department, application.cohort)  # type: ignore[arg-type]
-        application.queue_number = numbers.get(application.id)
-        rows = await notifications.queue_for_application(
-            application,
-            "registered",
-            str(application.id),
-            number=application.registration_number,
-            queue=application.queue_number,
-        )
-        sent = [row.id for row in rows]
+        await _join_twins(application)
     log.info("registered application %s as %s", application.id, application.registration_number)
-    for notification_id in sent:
-        await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
+    await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
     return application
+
+
+async def _join_twins(application: Application) -> None:
+    """R21: an applicant's children of one cohort born within a month of each other
+    stand together: every member carries the lowest application id of the batch."""
+    if application.child_birth_date is None:
+        return
+    siblings = await Application.filter(
+        department_id=application.department_id,
+        applicant_iin=application.applicant_iin,
+        cohort=application.cohort,
+        state__in=[s.value for s in ACTIVE],
+        child_birth_date__not_isnull=True,
+    ).exclude(id=application.id).exclude(child_iin=application.child_iin)
+    twins = [s for s in siblings if are_twins(s.child_birth_date, application.child_birth_date)]  # type: ignore[arg-type]
+    if not twins:
+        return
+    batch = min([application.id, *(t.batch_id or t.id for t in twins)])
+    ids = [application.id, *(t.id for t in twins)]
+    await Application.filter(id__in=ids).update(batch_id=batch)
+    application.batch_id = batch
 
 
 async def _ensure_sequence(application: Application) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from server import demo_data
 from server.auth.principal import Principal
 from server.models import Application, BenefitCategory, Department, Kindergarten
-from server.services import applications, registration
+from server.services import applications, queue, registration
 
 log = logging.getLogger("kezek.seed")
 SEEDER = Principal(kind="system", name="seed", scopes=frozenset({"applications:submit"}))
@@ -56,6 +56,9 @@ async def seed_demo() -> int:
         )
         application = await applications.submit(SEEDER, data, f"demo-{n}")
         await registration.register(application.id)
+        # Numbered now, one registration at a time as the worker would, so later
+        # priority registrations leave explained changes (R24) for the lookup to show.
+        await queue.refresh_until_settled(application.department_id, application.cohort)  # type: ignore[arg-type]
         count += 1
     log.info("seeded %s demo applications", count)
     return count
