@@ -28,7 +28,7 @@ from server.gateways import build_gateways
 from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, reset_language, set_language
 from server.logging import request_id
 from server.redis import connect
-from views import apply, pages
+from views import apply, lookup, pages
 from views.graphql import client_ip, session_principal
 from views.security import cross_site
 
@@ -140,6 +140,8 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
         Route("/", pages.home),
         Route("/lang/{code}", pages.language),
         Route("/healthz", pages.healthz),
+        Route("/livez", pages.livez),
+        Route("/queue", lookup.lookup_page, methods=["GET", "POST"]),
         Route("/apply", apply.resume),
         Route("/apply/start", apply.start, methods=["GET", "POST"]),
         Route("/apply/phone/{rank:int}", apply.phone, methods=["GET", "POST"]),

@@ -54,6 +54,8 @@ class Settings:
     upload_dir: Path = ROOT / "var" / "uploads"
     max_upload_mb: int = 5
     status_wait_seconds: float = 6.0
+    lookups_per_ip_per_minute: int = 60
+    web_workers: int = 1
     secure_cookies: bool = False
     log_level: str = "INFO"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -158,6 +160,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         upload_dir=Path(env.get("KEZEK_UPLOAD_DIR", str(var_dir / "uploads"))),
         max_upload_mb=int(env.get("KEZEK_MAX_UPLOAD_MB", "5")),
         status_wait_seconds=float(env.get("KEZEK_STATUS_WAIT_SECONDS", "6")),
+        lookups_per_ip_per_minute=int(env.get("KEZEK_LOOKUPS_PER_IP_PER_MINUTE", "60")),
+        web_workers=int(env.get("KEZEK_WEB_WORKERS", "1")),
         secure_cookies=_bool(env.get("KEZEK_SECURE_COOKIES"), production),
         log_level=env.get("KEZEK_LOG_LEVEL", "INFO"),
     )

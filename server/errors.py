@@ -12,7 +12,7 @@ PLURALS: dict[str, tuple[tuple[str, str], str]] = {
         "years",
     ),
     "page.size": (
-        N_plural("Ask for 1 to %(max)s row.", "Ask for 1 to %(max)s rows."),
+        N_plural("Ask for between 1 and %(max)s row.", "Ask for between 1 and %(max)s rows."),
         "max",
     ),
     "preferences.too_many": (

@@ -25,6 +25,11 @@ async def language(request: Request) -> Response:
     return RedirectResponse(target, status_code=303)
 
 
+async def livez(request: Request) -> Response:
+    """Liveness: the process answers (no database or Redis round trip; see /healthz)."""
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
 async def healthz(request: Request) -> Response:
     database = await db.ping()
     try:

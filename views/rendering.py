@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 from urllib.parse import quote
 
+from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from jinja2_fragments import render_block
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, gettext, ngettext
+from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, translations
 from server.domain import phones
 
 TEMPLATES = __import__("pathlib").Path(__file__).parent / "templates"
@@ -22,12 +25,24 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Jinja's new-style gettext formats the translated text itself (with `num` for counts).
 env.install_gettext_callables(  # type: ignore[attr-defined]
-    lambda message, **kw: gettext(message, **kw),
-    lambda singular, plural, n, **kw: ngettext(singular, plural, n, **kw),
+    lambda message: translations(get_language()).gettext(message),
+    lambda singular, plural, n: translations(get_language()).ngettext(singular, plural, n),
     newstyle=True,
 )
 env.globals["phone_display"] = phones.display
+
+
+def local_datetime(value: str | datetime | None, tz: str = "Asia/Almaty") -> str:
+    """A stored UTC time as the reader reads it: the department's zone, their language."""
+    if not value:
+        return ""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return format_datetime(moment, "d MMMM y, HH:mm", tzinfo=ZoneInfo(tz), locale=get_language())
+
+
+env.filters["local_datetime"] = local_datetime
 STATIC_VERSION = "1"
 
 

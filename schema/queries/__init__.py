@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from schema.permissions import can_read_application
@@ -13,7 +14,11 @@ from schema.types import (
     BenefitCategory,
     Department,
     Kindergarten,
+    PageInfo,
+    QueueConnection,
+    QueueEdge,
     QueuePosition,
+    QueueRow,
     application_of,
 )
 from server.domain import iin as iin_rules
@@ -21,7 +26,8 @@ from server.models import Application as ApplicationModel
 from server.models import BenefitCategory as BenefitCategoryModel
 from server.models import Department as DepartmentModel
 from server.models import Kindergarten as KindergartenModel
-from server.services import registry
+from server.errors import DomainError
+from server.services import lookup
 
 
 @strawberry.type
@@ -56,23 +62,43 @@ class Query:
             return None
         return await application_of(model, info)
 
-    @strawberry.field(description="Public: a child's place in the queue by the child's IIN, names masked (R23).")
+    @strawberry.field(
+        description="Public: a child's place in each department's queue by the child's IIN, names masked "
+        "(R23), with the latest changes and their reasons (R24). Limited per IP address without a token."
+    )
     async def queue_position(self, info: Info, child_iin: str) -> list[QueuePosition]:
+        principal = info.context.principal
+        if principal.kind != "integrator":
+            try:
+                await lookup.check_rate(info.context.ip)
+            except DomainError as exc:
+                raise GraphQLError(exc.message(info.context.language), extensions={"code": exc.code}) from None
         value = iin_rules.normalize(child_iin)
         if not iin_rules.is_valid(value):
-            return []
-        rows = await ApplicationModel.filter(
-            child_iin=value, registration_number__not_isnull=True, state__in=("queued", "suspended", "offered")
-        ).prefetch_related("department")
-        data = await registry.cached(value)
-        return [
-            QueuePosition(
-                initials=registry.initials(data),
-                department=Department.of(row.department, info.context.language),
-                cohort=row.cohort or 0,
-                registration_number=row.registration_number or "",
-                queue_number=row.queue_number,
-                status=row.state,
+            error = DomainError("iin.invalid", "childIin")
+            raise GraphQLError(error.message(info.context.language), extensions={"code": error.code})
+        return [QueuePosition.of(p, info.context.language) for p in await lookup.positions(value)]
+
+    @strawberry.field(
+        description="Public: one cohort's queue in order (registration number, class, queue number; no names, "
+        "no IINs), a page at a time: `first` (1–100) after the `endCursor` of the page before."
+    )
+    async def queue(
+        self, info: Info, department_code: str, birth_year: int, first: int = 50, after: Optional[str] = None
+    ) -> QueueConnection:
+        try:
+            page = await lookup.cohort_page(department_code, birth_year, first, after)
+        except DomainError as exc:
+            raise GraphQLError(exc.message(info.context.language), extensions={"code": exc.code}) from None
+        edges = [
+            QueueEdge(
+                cursor=lookup.cursor_of(row.number),
+                node=QueueRow(queue_number=row.number, registration_number=row.registration_number, benefit_class=row.benefit_class),
             )
-            for row in rows
+            for row in page.rows
         ]
+        return QueueConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+            total_count=page.total,
+        )

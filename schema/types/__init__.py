@@ -14,7 +14,8 @@ from server.models import Application as ApplicationModel
 from server.models import BenefitCategory as BenefitCategoryModel
 from server.models import Department as DepartmentModel
 from server.models import Kindergarten as KindergartenModel
-from server.services import registry
+from server.models import QueueEntry
+from server.services import lookup, registry
 
 
 @strawberry.type(description="A field-level error; `message` is in the caller's language.")
@@ -127,14 +128,108 @@ class Application:
     events: list[ApplicationEvent]
 
 
-@strawberry.type(description="A child's place in the queue, for anyone who knows the child's IIN (R23).")
+@strawberry.type(description="How many applications stand ahead, by class (R20).")
+class QueueAhead:
+    extraordinary: int
+    priority: int
+    general: int
+
+    @strawberry.field(description="All applications ahead: the queue number minus one.")
+    def total(self) -> int:
+        return self.extraordinary + self.priority + self.general
+
+
+@strawberry.type(description="One reason of a change, counted: `text` says it in the caller's language.")
+class QueueChangeReason:
+    kind: str
+    count: int
+    text: str
+
+
+@strawberry.type(description="One change of a queue number and why it happened (R24).")
+class QueueNumberChange:
+    at: datetime
+    old_number: int
+    new_number: int
+    reasons: list[QueueChangeReason]
+
+    @classmethod
+    def of(cls, change: lookup.Change, language: str) -> "QueueNumberChange":
+        return cls(
+            at=change.at, old_number=change.old_number, new_number=change.new_number,
+            reasons=[
+                QueueChangeReason(kind=kind, count=count, text=lookup.reason_text(kind, count, language))
+                for kind, count in sorted(change.reasons.items(), key=lambda item: (-item[1], item[0]))
+            ],
+        )
+
+
+@strawberry.type(description="A child's place in the queue, for anyone who knows the child's IIN (R23). No names beyond masked initials.")
 class QueuePosition:
     initials: str
     department: Department
-    cohort: int
+    cohort: int = strawberry.field(description="The child's year of birth: the cohort of the queue (R19).")
     registration_number: str
-    queue_number: Optional[int]
     status: str
+    benefit_class: str
+    queue_number: Optional[int] = strawberry.field(
+        description="Null while suspended (R22) or for the few seconds before a new registration is numbered."
+    )
+    ahead: Optional[QueueAhead]
+    cohort_size: int = strawberry.field(description="Applications with a number in this cohort.")
+    updated_at: Optional[datetime] = strawberry.field(description="When the number was last written.")
+    application_id: strawberry.Private[int]
+
+    @strawberry.field(description="The latest changes of the number, newest first, with their reasons.")
+    async def changes(self, info: Info, last: int = lookup.RECENT_CHANGES) -> list[QueueNumberChange]:
+        rows = await lookup.recent_changes(self.application_id, last)
+        return [QueueNumberChange.of(change, info.context.language) for change in rows]
+
+    @classmethod
+    def of(cls, position: lookup.Position, language: str) -> "QueuePosition":
+        return cls(
+            initials=position.initials,
+            department=Department.of(position.department, language),
+            cohort=position.cohort,
+            registration_number=position.registration_number,
+            status=position.state,
+            benefit_class=position.benefit_class,
+            queue_number=position.number,
+            ahead=None if position.number is None else QueueAhead(
+                extraordinary=position.ahead_extraordinary,
+                priority=position.ahead_priority,
+                general=position.ahead_general,
+            ),
+            cohort_size=position.cohort_size,
+            updated_at=position.updated_at,
+            application_id=position.application_id,
+        )
+
+
+@strawberry.type(description="One application in a cohort's public list: no names, no IINs.")
+class QueueRow:
+    queue_number: int
+    registration_number: str
+    benefit_class: str
+
+
+@strawberry.type
+class QueueEdge:
+    cursor: str
+    node: QueueRow
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: Optional[str]
+
+
+@strawberry.type(description="A page of a cohort's queue, in order; `after` takes an `endCursor` (keyset).")
+class QueueConnection:
+    edges: list[QueueEdge]
+    page_info: PageInfo
+    total_count: int
 
 
 def _person(iin: str, data: dict | None, reveal: bool) -> Person:
@@ -144,6 +239,13 @@ def _person(iin: str, data: dict | None, reveal: bool) -> Person:
         full_name=registry.full_name(data),
         birth_date=date.fromisoformat(born) if born else None,
     )
+
+
+async def _queue_number(model: ApplicationModel) -> Optional[int]:
+    if model.registered_at is None:
+        return None
+    entry = await QueueEntry.get_or_none(application_id=model.id).only("id", "number")
+    return entry.number if entry else None
 
 
 async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: bool = False) -> Application:
@@ -160,7 +262,7 @@ async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: boo
         applicant=_person(model.applicant_iin, applicant, reveal_iin),
         child=_person(model.child_iin, child, reveal_iin) if model.child_iin else None,
         cohort=model.cohort,
-        queue_number=model.queue_number,
+        queue_number=await _queue_number(model),
         benefit_class=model.benefit_class,
         confirmed_at=model.confirmed_at,
         registered_at=model.registered_at,

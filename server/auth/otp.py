@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 
 from server import runtime
+from server.auth import ratelimit
 from server.errors import DomainError
 from server.models import OtpChallenge
 
@@ -19,24 +20,10 @@ def _hash(challenge_id: uuid.UUID, code: str) -> str:
     return hmac.new(key, f"otp:{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def _ip_key(ip: str) -> str:
-    key = runtime.get().settings.secret_key.encode()
-    return hmac.new(key, f"ip:{ip}".encode(), hashlib.sha256).hexdigest()[:24]
-
-
-async def _hit(counter: str, limit: int, window_seconds: int) -> bool:
-    """Counts one event in a fixed window; False when the limit is passed."""
-    redis = runtime.get().redis
-    count = await redis.incr(counter)
-    if count == 1:
-        await redis.expire(counter, window_seconds)
-    return count <= limit
-
-
 async def check_send_allowed(phone: str, ip: str) -> None:
     settings = runtime.get().settings
-    phone_ok = await _hit(f"kezek:otp:phone:{phone}", settings.otp_sends_per_phone_per_hour, 3600)
-    ip_ok = await _hit(f"kezek:otp:ip:{_ip_key(ip)}", settings.otp_sends_per_ip_per_hour, 3600)
+    phone_ok = await ratelimit.hit(f"kezek:otp:phone:{phone}", settings.otp_sends_per_phone_per_hour, 3600)
+    ip_ok = await ratelimit.hit(f"kezek:otp:ip:{ratelimit.ip_key(ip)}", settings.otp_sends_per_ip_per_hour, 3600)
     if not (phone_ok and ip_ok):
         raise DomainError("otp.rate_limited", "phone")
 

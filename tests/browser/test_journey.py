@@ -332,3 +332,25 @@ def test_error_summary_takes_focus(server, browser, javascript):
         me.check("/apply/start", "/apply/start, empty form")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])
+def test_public_lookup_of_a_queued_child(server, browser, javascript):
+    """R23, R24: anyone with the child's IIN sees the place, without logging in."""
+    context = new_phone(browser, javascript=javascript)
+    try:
+        me = Parent(server, context, javascript=javascript, lang="kk")
+        me.goto("/")
+        me.follow("main a[href='/queue']")
+        me.check("/queue", "/queue, the form")
+        me.submit("form[action='/queue'] button[type=submit]")
+        me.error_summary_focused()
+        me.check("/queue", "/queue, no IIN given")
+        me.page.locator("input[name=child_iin]").fill(BY_KEY["adil"].iin)
+        me.submit("form[action='/queue'] button[type=submit]")
+        expect(me.page.locator("main .card .big")).to_have_text(QUEUE_NUMBER)
+        assert BY_KEY["adil"].iin not in me.page.url and BY_KEY["adil"].iin not in me.page.content()
+        me.check("/queue", "/queue, the child's place")
+        assert me.problems == [], "\n".join(me.problems)
+    finally:
+        context.close()

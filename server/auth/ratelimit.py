@@ -1,0 +1,23 @@
+"""Fixed-window counters in Redis, for rate limits (one-time passwords, lookups)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from server import runtime
+
+
+def ip_key(ip: str) -> str:
+    """A keyed hash of an IP address: counters never hold the address itself."""
+    key = runtime.get().settings.secret_key.encode()
+    return hmac.new(key, f"ip:{ip}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
+async def hit(counter: str, limit: int, window_seconds: int) -> bool:
+    """Counts one event in a fixed window; False when the limit is passed."""
+    redis = runtime.get().redis
+    count = await redis.incr(counter)
+    if count == 1:
+        await redis.expire(counter, window_seconds)
+    return count <= limit

@@ -1,0 +1,29 @@
+"""The public queue-number lookup (R23, R24): no login, the child's IIN in a POSTed
+form (never in the address), limited per IP address by the GraphQL query it runs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from views import graphql
+from views.rendering import page
+from views.security import csrf_failed, csrf_ok
+
+STATUS_CODES = {"rate_limited": 429, "iin.invalid": 422}
+
+
+async def lookup_page(request: Request) -> Response:
+    if request.method == "GET":
+        return page(request, "lookup.html", value="", positions=None)
+    form = await request.form()
+    if not csrf_ok(request, form.get("csrf_token")):
+        return csrf_failed(request)
+    value = str(form.get("child_iin", "")).strip()[:20]
+    data, errors = await graphql.run_checked(request, "lookup", "QueuePosition", {"childIin": value})
+    if errors:
+        fields = [{"field": "child_iin", "code": e["code"], "message": e["message"]} for e in errors]
+        status = max(STATUS_CODES.get(e["code"], 422) for e in errors)
+        return page(request, "lookup.html", status_code=status, value=value, positions=None, errors=fields)
+    # The IIN is not echoed back into the page once it was found: the result stands alone.
+    return page(request, "lookup.html", value="", positions=data["queuePosition"])
