@@ -28,7 +28,7 @@ from server.gateways import build_gateways
 from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, reset_language, set_language
 from server.logging import request_id
 from server.redis import connect
-from views import apply, lookup, pages
+from views import apply, cabinet, lookup, pages, staff
 from views.graphql import client_ip, session_principal
 from views.security import cross_site
 
@@ -81,7 +81,7 @@ class KezekGraphQL(GraphQL):
     async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
         from server.i18n import get_language
 
-        principal = session_principal(request.scope.get("session"))
+        principal = await session_principal(request.scope.get("session"))
         auth = request.headers.get("authorization", "")
         if auth.lower().startswith("bearer "):
             found = await tokens.principal_for(auth[7:].strip())
@@ -153,6 +153,8 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
         Route("/apply/summary", apply.summary, methods=["GET", "POST"]),
         Route("/apply/status", apply.status),
         Route("/apply/new", apply.new_application, methods=["POST"]),
+        *cabinet.ROUTES,
+        *staff.ROUTES,
         Route("/graphql", GraphQLGuard(graphql_app), methods=["GET", "POST"]),
         Mount("/static", app=CachedStatic(directory=str(ROOT / "static")), name="static"),
     ]

@@ -160,6 +160,43 @@ def _run() -> None:
     code = web.returncode or worker.returncode or 0
     sys.exit(0 if stopping else code)
 
+def _staff(args: argparse.Namespace) -> None:
+    """kezek staff create|password|disable|enable|list: accounts of the back-office."""
+    import getpass
+
+    from server.auth import staff
+    from server.errors import DomainError
+    from server.models import StaffAccount
+
+    def password() -> str:
+        if args.password_stdin:
+            return sys.stdin.readline().rstrip("\n")
+        first = getpass.getpass("Password: ")
+        if first != getpass.getpass("Again: "):
+            raise SystemExit("the passwords differ")
+        return first
+
+    async def act() -> str:
+        if args.action == "create":
+            account = await staff.create(args.username, args.name or args.username, args.role, args.department, password())
+            return f"created {account.username} ({account.role}, department {args.department.upper()})"
+        if args.action == "password":
+            await staff.set_password(args.username, password())
+            return f"password of {args.username} changed"
+        if args.action in ("disable", "enable"):
+            await staff.set_active(args.username, args.action == "enable")
+            return f"{args.username} {args.action}d"
+        rows = await StaffAccount.all().order_by("username").prefetch_related("department")
+        return "\n".join(
+            f"{a.username}\t{a.role}\t{a.department.code}\t{'active' if a.active else 'disabled'}\t{a.full_name}" for a in rows
+        ) or "no staff accounts"
+
+    try:
+        print(asyncio.run(_with_runtime(act)))
+    except DomainError as exc:
+        raise SystemExit(f"kezek staff: {exc.message('en')}") from None
+
+
 def _queue_refresh() -> None:
     """Recomputes every cohort's stored queue numbers now, and prints what it did."""
     import time
@@ -183,6 +220,13 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("run", help="development: migrate, seed, web server and worker")
     sub.add_parser("web", help="the web server only")
     sub.add_parser("worker", help="the job worker only")
+    staff = sub.add_parser("staff", help="back-office accounts: create, password, disable, enable, list")
+    staff.add_argument("action", choices=["create", "password", "disable", "enable", "list"])
+    staff.add_argument("username", nargs="?", default="")
+    staff.add_argument("--role", choices=["operator", "verifier", "admin"], default="operator")
+    staff.add_argument("--department", default="", help="department code, e.g. AST")
+    staff.add_argument("--name", default="", help="full name, shown in the history")
+    staff.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     sub.add_parser("queue-refresh", help="recompute every cohort's queue numbers now (the worker does it by itself)")
     token = sub.add_parser("token", help="issue an integrator token (printed once)")
     token.add_argument("name")
@@ -199,6 +243,10 @@ def main(argv: list[str] | None = None) -> None:
         _web()
     elif args.command == "worker":
         _worker()
+    elif args.command == "staff":
+        if args.action != "list" and not args.username:
+            parser.error("staff: a username is needed")
+        _staff(args)
     elif args.command == "queue-refresh":
         _queue_refresh()
     elif args.command == "token":

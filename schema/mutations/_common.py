@@ -54,3 +54,11 @@ def remember_submitted(info: Info, model: ApplicationModel) -> None:
         if model.id not in submitted:
             submitted.append(model.id)
         session["apps"] = submitted[-10:]
+
+
+def claim_number(value: object) -> int:
+    """A claim id from the API (an ID string); -1 when it is not a number (no claim has it)."""
+    try:
+        return int(str(value))
+    except ValueError:
+        return -1

@@ -7,7 +7,7 @@ from schema.mutations._common import ApplicationPayload, run
 from server.services import applications
 
 
-async def _read(document: object) -> tuple[str, bytes]:
+async def read_upload(document: object) -> tuple[str, bytes]:
     if document is None:
         return "", b""
     if isinstance(document, (bytes, bytearray)):
@@ -20,7 +20,7 @@ async def claim_benefit(info: Info, category_code: str, document: Optional[Uploa
     """A document-backed benefit claim with its scan (PDF, JPEG or PNG; R14)."""
 
     async def action():
-        filename, data = await _read(document)
+        filename, data = await read_upload(document)
         await applications.claim_benefit(info.context.principal, category_code, filename, data)
         return await applications.load_draft(info.context.principal)
 

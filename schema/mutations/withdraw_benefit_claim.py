@@ -1,7 +1,7 @@
 import strawberry
 from strawberry.types import Info
 
-from schema.mutations._common import ApplicationPayload, run
+from schema.mutations._common import ApplicationPayload, claim_number, run
 from server.services import applications
 
 
@@ -9,10 +9,6 @@ async def withdraw_benefit_claim(info: Info, claim_id: strawberry.ID) -> Applica
     """Withdraws a document-backed claim of the draft."""
 
     async def action():
-        try:
-            claim = int(claim_id)
-        except ValueError:
-            claim = -1
-        return await applications.withdraw_claim(info.context.principal, claim)
+        return await applications.withdraw_claim(info.context.principal, claim_number(claim_id))
 
     return await run(info, action)

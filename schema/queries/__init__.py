@@ -21,13 +21,21 @@ from schema.types import (
     QueueRow,
     application_of,
 )
+from schema.types.staff import (
+    StaffApplication,
+    StaffApplicationConnection,
+    StaffApplicationEdge,
+    StaffApplicationRow,
+    VerificationItem,
+    Viewer,
+)
 from server.domain import iin as iin_rules
 from server.models import Application as ApplicationModel
 from server.models import BenefitCategory as BenefitCategoryModel
 from server.models import Department as DepartmentModel
 from server.models import Kindergarten as KindergartenModel
 from server.errors import DomainError
-from server.services import lookup
+from server.services import backoffice, cabinet, lookup
 
 
 @strawberry.type
@@ -61,6 +69,63 @@ class Query:
         if model is None:
             return None
         return await application_of(model, info)
+
+    @strawberry.field(description="Who is calling: anonymous, a parent, a member of staff or an integrator.")
+    async def viewer(self, info: Info) -> Viewer:
+        principal = info.context.principal
+        code = None
+        if principal.department_id is not None:
+            department = await DepartmentModel.get_or_none(id=principal.department_id)
+            code = department.code if department else None
+        role = backoffice.staff_role(principal)
+        return Viewer(kind=principal.kind, name=principal.name, role=role[0] if role else None, department_code=code)
+
+    @strawberry.field(description="The cabinet: the applications of the applicant who logged in with a one-time password.")
+    async def my_applications(self, info: Info) -> list[Application]:
+        return [await application_of(m, info) for m in await cabinet.my_applications(info.context.principal)]
+
+    @strawberry.field(
+        description="Staff: the department's applications, newest first; `query` finds a registration number, an "
+        "IIN, a phone or part of a name. Keyset pages: `after` takes `endCursor`."
+    )
+    async def staff_applications(
+        self, info: Info, query: str = "", status: str = "", cohort: Optional[int] = None, benefit_class: str = "",
+        pending_verification: bool = False, first: int = 25, after: Optional[str] = None,
+    ) -> StaffApplicationConnection:
+        try:
+            start = int(after) if after else None
+        except ValueError:
+            start = -1
+        try:
+            if start == -1:
+                raise DomainError("cursor.invalid", "after")
+            page = await backoffice.find(
+                info.context.principal,
+                backoffice.Filters(query, status, cohort, benefit_class, pending_verification),
+                first, start,
+            )
+        except DomainError as exc:
+            raise GraphQLError(exc.message(info.context.language), extensions={"code": exc.code}) from None
+        edges = [StaffApplicationEdge(cursor=str(m.id), node=await StaffApplicationRow.of(m)) for m in page.rows]
+        return StaffApplicationConnection(
+            edges=edges, page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None)
+        )
+
+    @strawberry.field(description="Staff: one application of the department, IINs shown, with its audit history.")
+    async def staff_application(self, info: Info, registration_number: str) -> Optional[StaffApplication]:
+        try:
+            model = await backoffice.application_for(info.context.principal, registration_number)
+        except DomainError:
+            return None
+        return await StaffApplication.of(model, info)
+
+    @strawberry.field(description="Staff (benefit verifiers, admins): pending document claims, oldest first.")
+    async def verification_queue(self, info: Info, first: int = 50) -> list[VerificationItem]:
+        try:
+            claims = await backoffice.verification_queue(info.context.principal, first)
+        except DomainError as exc:
+            raise GraphQLError(exc.message(info.context.language), extensions={"code": exc.code}) from None
+        return [VerificationItem.of(c, info.context.language) for c in claims]
 
     @strawberry.field(
         description="Public: a child's place in each department's queue by the child's IIN, names masked "

@@ -85,6 +85,8 @@ class BenefitClaim:
     source: str
     status: str
     reason: str
+    decided_at: Optional[datetime] = None
+    has_document: bool = False
 
 
 @strawberry.type
@@ -126,6 +128,15 @@ class Application:
     preferences: list[Kindergarten]
     benefits: list[BenefitClaim]
     events: list[ApplicationEvent]
+    version: int = strawberry.field(description="Bumped by every change: staff edits name the version they were made on.")
+    application_id: strawberry.Private[int] = 0
+
+    @strawberry.field(description="The latest changes of the queue number, newest first, with their reasons (R24).")
+    async def queue_changes(self, info: Info, last: int = lookup.RECENT_CHANGES) -> list["QueueNumberChange"]:
+        if self.registration_number is None:
+            return []
+        rows = await lookup.recent_changes(self.application_id, last)
+        return [QueueNumberChange.of(change, info.context.language) for change in rows]
 
 
 @strawberry.type(description="How many applications stand ahead, by class (R20).")
@@ -279,7 +290,8 @@ async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: boo
         benefits=[
             BenefitClaim(
                 id=strawberry.ID(str(b.id)), category=BenefitCategory.of(b.category, language),
-                source=b.source, status=b.status, reason=b.reason,
+                source=b.source, status=b.status, reason=b.reason, decided_at=b.decided_at,
+                has_document=b.document_id is not None,
             )
             for b in model.benefits
             if b.status != "withdrawn"
@@ -288,4 +300,6 @@ async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: boo
             ApplicationEvent(kind=e.kind, from_state=e.from_state, to_state=e.to_state, actor=e.actor, reason=e.reason, at=e.created_at)
             for e in sorted(model.events, key=lambda e: e.id)
         ],
+        version=model.version,
+        application_id=model.id,
     )

@@ -8,12 +8,16 @@ from uuid import UUID
 
 @dataclass(frozen=True)
 class Principal:
-    kind: str  # anonymous | applicant | integrator | system
+    kind: str  # anonymous | applicant | staff | integrator | system
     name: str = ""
     draft_id: UUID | None = None  # the applicant's draft in this session
     application_ids: frozenset[int] = field(default_factory=frozenset)  # submitted in this session
     scopes: frozenset[str] = field(default_factory=frozenset)
     department_id: int | None = None
+    role: str | None = None  # staff: operator | verifier | admin (integrators: from a staff:<role> scope)
+    staff_id: int | None = None
+    # Applications of the applicant who logged in to the cabinet with a one-time password.
+    cabinet_ids: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def actor(self) -> str:

@@ -15,9 +15,11 @@ from server.models.application import (
 from server.models.notification import Notification
 from server.models.queue import CohortChange, QueueChange, QueueCohort, QueueEntry
 from server.models.auth import IntegratorToken, OtpChallenge
+from server.models.staff import AuditEntry, StaffAccount
 
 __all__ = [
     "Application",
+    "AuditEntry",
     "CohortChange",
     "ApplicationEvent",
     "BenefitCategory",
@@ -36,4 +38,5 @@ __all__ = [
     "QueueEntry",
     "RegistrationSequence",
     "RegistryRecord",
+    "StaffAccount",
 ]

@@ -392,14 +392,14 @@ async def set_preferences(
     department = await draft.department
     choice = await check_preferences(department, kindergarten_codes, any_kindergarten, group_language, desired_start)
     async with in_transaction():
-        await _write_preferences(draft, choice)
+        await write_preferences(draft, choice)
         _advance(draft, "preferences")
         draft.version += 1
         await draft.save()
     return draft
 
 
-async def _write_preferences(application: Application, choice: PreferenceChoice) -> None:
+async def write_preferences(application: Application, choice: PreferenceChoice) -> None:
     await Preference.filter(application=application).delete()
     for rank, garden in enumerate(choice.kindergartens, start=1):
         await Preference.create(application=application, kindergarten=garden, rank=rank)
@@ -411,13 +411,22 @@ async def _write_preferences(application: Application, choice: PreferenceChoice)
 async def claim_benefit(principal: Principal, category_code: str, filename: str, data: bytes | None) -> BenefitClaim:
     """R14: a document-backed claim, pending until staff decide."""
     draft = await load_draft(principal, minimum_step="preferences")
-    department = await draft.department
+    return await store_claim(draft, category_code, filename, data, principal.actor)
+
+
+async def store_claim(
+    application: Application, category_code: str, filename: str, data: bytes | None, actor: str,
+    *, status: str = "pending", reason: str = "",
+) -> BenefitClaim:
+    """A document-backed claim with its scan (PDF, JPEG or PNG by content, within the
+    department's size limit), for the draft, the cabinet and the back-office alike."""
+    department = await application.department
     category = await BenefitCategory.get_or_none(code=category_code or "")
     if category is None:
         raise DomainError("benefit.unknown", "category")
     if category.evidence != "document":
         raise DomainError("benefit.not_by_document", "category")
-    if await BenefitClaim.filter(application=draft, category=category, status__in=("pending", "confirmed")).exists():
+    if await BenefitClaim.filter(application=application, category=category, status__in=("pending", "confirmed")).exists():
         raise DomainError("benefit.duplicate", "category")
     if not data:
         raise DomainError("document.required", "document")
@@ -432,14 +441,16 @@ async def claim_benefit(principal: Principal, category_code: str, filename: str,
     await runtime.get().gateways.storage.save(key, data)
     async with in_transaction():
         document = await Document.create(
-            id=document_id, application=draft, content_type=mime, size=len(data),
+            id=document_id, application=application, content_type=mime, size=len(data),
             sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
             original_name=(filename or "")[-200:],
         )
         claim = await BenefitClaim.create(
-            application=draft, category=category, source="document", status="pending", document=document
+            application=application, category=category, source="document", status=status, document=document,
+            reason=reason, decided_by=actor if status != "pending" else "",
+            decided_at=_now() if status != "pending" else None,
         )
-        await record_event(draft, "benefit_claimed", principal.actor, data={"category": category.code})
+        await record_event(application, "benefit_claimed", actor, reason=reason, data={"category": category.code})
     return claim
 
 
@@ -508,19 +519,27 @@ async def refresh_benefit_class(application_id: int, actor: str, reason: str = "
         application = await Application.select_for_update().get_or_none(id=application_id)
         if application is None:
             raise DomainError("application.unknown")
-        before = application.benefit_class
-        after = await current_benefit_class(application)
-        if after == before:
-            return application
-        application.benefit_class = after
-        application.version += 1
-        await application.save()
-        await record_event(application, "benefit_class", actor, reason=reason, data={"from": before, "to": after})
-        kind = ChangeKind.BENEFIT_GAINED if benefits.stronger(after, before) else ChangeKind.BENEFIT_LOST
-        moved = await queue.note_change(application, kind)
+        moved = await apply_benefit_class(application, actor, reason)
+        if moved is not None:
+            application.version += 1
+            await application.save()
     if moved:
         await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
     return application
+
+
+async def apply_benefit_class(application: Application, actor: str, reason: str = "") -> bool | None:
+    """Inside the caller's transaction: sets the class its confirmed benefits give and
+    records the change. None when the class stays; else whether the cohort moved (the
+    caller saves the application and asks for the refresh after commit)."""
+    before = application.benefit_class
+    after = await current_benefit_class(application)
+    if after == before:
+        return None
+    application.benefit_class = after
+    await record_event(application, "benefit_class", actor, reason=reason, data={"from": before, "to": after})
+    kind = ChangeKind.BENEFIT_GAINED if benefits.stronger(after, before) else ChangeKind.BENEFIT_LOST
+    return await queue.note_change(application, kind)
 
 
 async def confirm(principal: Principal, idempotency_key: str | None) -> Application:
@@ -552,6 +571,7 @@ async def _submit(application: Application, principal: Principal, scoped_key: st
             if locked.state != State.DRAFT.value:
                 return locked
             locked.benefit_class = await current_benefit_class(locked)
+            locked.search_names = await _search_names(locked)
             locked.confirmed_at = _now()
             locked.active_key = active_key(locked.department_id, locked.child_iin)  # type: ignore[arg-type]
             await transition(locked, Transition.SUBMIT, principal.actor)
@@ -571,6 +591,16 @@ async def _submit(application: Application, principal: Principal, scoped_key: st
         ) from None
     await jobs.enqueue("register_application", application.id, job_id=jobs.register_job_id(application.id))
     return application
+
+
+async def _search_names(application: Application) -> str:
+    """The applicant's and the child's names as the registry gave them, lower case, for
+    the staff's search by name."""
+    names = []
+    for iin in (application.applicant_iin, application.child_iin):
+        if iin:
+            names.append(registry.full_name(await registry.cached(iin)))
+    return " | ".join(n for n in names if n).lower()[:400]
 
 
 @dataclass
@@ -665,7 +695,7 @@ async def _submit_new(principal: Principal, data: SubmitInput, scoped_key: str) 
             await Contact.create(application=application, kind="phone", value=number, rank=rank, confirmed_at=now)
         if email:
             await Contact.create(application=application, kind="email", value=email, rank=1, confirmed_at=now)
-        await _write_preferences(application, choice)
+        await write_preferences(application, choice)
         await application.save()
         for code in facts.registry_benefits:
             if code in categories:

@@ -25,6 +25,14 @@ TEXTS = {
         N_("Kezek: application %(number)s registered"),
         N_("Kezek: application %(number)s registered, queue number %(queue)s."),
     ),
+    "benefit_confirmed": (
+        N_("Kezek: benefit confirmed"),
+        N_("Kezek: your benefit for application %(number)s is confirmed."),
+    ),
+    "benefit_rejected": (
+        N_("Kezek: benefit not confirmed"),
+        N_("Kezek: your benefit for %(number)s is rejected. See the cabinet."),
+    ),
 }
 
 

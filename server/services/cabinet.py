@@ -1,0 +1,212 @@
+"""The parent's cabinet (issue 4): log in with the applicant's IIN and a one-time
+password sent to a confirmed phone of theirs; then keep contacts, notification settings
+and benefits current, or withdraw the application. Every change is an event (R15, R33).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime, timezone
+
+from tortoise.transactions import in_transaction
+
+from server import runtime
+from server.auth import otp
+from server.auth.principal import Principal
+from server.domain import phones as phone_rules
+from server.domain.states import ACTIVE, State, Transition
+from server.errors import DomainError
+from server.i18n import get_language
+from server.models import Application, BenefitClaim, Contact
+from server.services import applications, jobs, notifications, queue
+
+LOGIN = "cabinet"
+NEW_PHONE = "cabinet-phone"
+
+
+def _subject(iin: str) -> str:
+    """A keyed hash of the IIN: the challenge names whom it is for without holding the IIN."""
+    key = runtime.get().settings.secret_key.encode()
+    return hmac.new(key, f"cabinet:{iin}".encode(), hashlib.sha256).hexdigest()[:48]
+
+
+async def _send(application: Application | None, phone: str, code: str, challenge_id: str) -> None:
+    row = await notifications.queue_otp(application, phone, code, challenge_id, get_language())
+    if row is not None:
+        await jobs.enqueue("deliver_notification", row.id, job_id=jobs.deliver_job_id(row.id))
+
+
+async def start_login(applicant_iin: str, phone: str, ip: str) -> str:
+    """Sends a code when the IIN and the phone belong to one registered application;
+    answers the same either way, so the form tells nobody whose numbers these are."""
+    iin = applications.clean_iin(applicant_iin, "applicant_iin")
+    number = applications.clean_phone(phone, "phone")
+    await otp.check_send_allowed(number, ip)
+    challenge, code = await otp.create(number, LOGIN, _subject(iin))
+    owner = await Application.filter(
+        applicant_iin=iin, registration_number__not_isnull=True,
+        contacts__kind="phone", contacts__value=number, contacts__confirmed_at__not_isnull=True,
+    ).first()
+    if owner is not None:
+        await _send(owner, number, code, str(challenge.id))
+    return str(challenge.id)
+
+
+async def confirm_login(challenge_id: str, code: str) -> list[int]:
+    """The applicant's registered applications once the code is right."""
+    try:
+        challenge_uuid = uuid.UUID(str(challenge_id))
+    except ValueError:
+        raise DomainError("otp.expired", "code") from None
+    from server.models import OtpChallenge
+
+    pending = await OtpChallenge.get_or_none(id=challenge_uuid, purpose=LOGIN)
+    if pending is None:
+        raise DomainError("otp.expired", "code")
+    challenge = await otp.verify(challenge_uuid, code, LOGIN, pending.subject)
+    candidates = await Application.filter(
+        registration_number__not_isnull=True, contacts__kind="phone", contacts__value=challenge.phone,
+        contacts__confirmed_at__not_isnull=True,
+    ).values_list("id", "applicant_iin")
+    mine = {row for row in candidates if hmac.compare_digest(_subject(row[1]), challenge.subject)}
+    if not mine:
+        raise DomainError("otp.invalid", "code")
+    iins = {iin for _, iin in mine}
+    return list(await Application.filter(applicant_iin__in=iins, registration_number__not_isnull=True).order_by("id").values_list("id", flat=True))
+
+
+async def my_applications(principal: Principal) -> list[Application]:
+    if not principal.cabinet_ids:
+        return []
+    return await Application.filter(id__in=principal.cabinet_ids).order_by("id")
+
+
+async def _mine(principal: Principal, registration_number: str, *, active: bool = True) -> Application:
+    application = await Application.get_or_none(registration_number=(registration_number or "").strip().upper())
+    if application is None or application.id not in principal.cabinet_ids:
+        raise DomainError("application.unknown")
+    if active and State(application.state) not in ACTIVE:
+        raise DomainError("application.closed")
+    return application
+
+
+async def _bump(application: Application) -> None:
+    application.version += 1
+    await application.save()
+
+
+async def add_phone(principal: Principal, registration_number: str, phone: str, ip: str) -> str:
+    """A new phone, confirmed by its own one-time password (R2); returns the challenge."""
+    application = await _mine(principal, registration_number)
+    number = applications.clean_phone(phone, "phone")
+    if await Contact.filter(application=application, kind="phone", value=number, confirmed_at__not_isnull=True).exists():
+        raise DomainError("phone.known", "phone")
+    await otp.check_send_allowed(number, ip)
+    challenge, code = await otp.create(number, NEW_PHONE, str(application.public_id))
+    await _send(application, number, code, str(challenge.id))
+    return str(challenge.id)
+
+
+async def confirm_phone(principal: Principal, registration_number: str, challenge_id: str, code: str) -> Application:
+    application = await _mine(principal, registration_number)
+    try:
+        challenge_uuid = uuid.UUID(str(challenge_id))
+    except ValueError:
+        raise DomainError("otp.expired", "code") from None
+    challenge = await otp.verify(challenge_uuid, code, NEW_PHONE, str(application.public_id))
+    async with in_transaction():
+        application = await Application.select_for_update().get(id=application.id)
+        if not await Contact.filter(application=application, kind="phone", value=challenge.phone).exists():
+            ranks = await Contact.filter(application=application, kind="phone").values_list("rank", flat=True)
+            await Contact.create(
+                application=application, kind="phone", value=challenge.phone, rank=max(ranks, default=0) + 1,
+                confirmed_at=datetime.now(timezone.utc),
+            )
+        await applications.record_event(application, "phone_added", principal.actor, data={"phone": phone_rules.mask(challenge.phone)})
+        await _bump(application)
+    return application
+
+
+async def remove_phone(principal: Principal, registration_number: str, phone: str) -> Application:
+    """At least two confirmed phones always remain (R2)."""
+    application = await _mine(principal, registration_number)
+    number = applications.clean_phone(phone, "phone")
+    async with in_transaction():
+        application = await Application.select_for_update().get(id=application.id)
+        confirmed = await Contact.filter(application=application, kind="phone", confirmed_at__not_isnull=True).order_by("rank")
+        target = next((c for c in confirmed if c.value == number), None)
+        if target is None:
+            raise DomainError("contact.unknown", "phone")
+        if len(confirmed) <= 2:
+            raise DomainError("phone.last_two", "phone")
+        await target.delete()
+        for rank, contact in enumerate((c for c in confirmed if c.id != target.id), start=1):
+            if contact.rank != rank:
+                contact.rank = rank
+                await contact.save()
+        await applications.record_event(application, "phone_removed", principal.actor, data={"phone": phone_rules.mask(number)})
+        await _bump(application)
+    return application
+
+
+async def set_email(principal: Principal, registration_number: str, email: str) -> Application:
+    application = await _mine(principal, registration_number)
+    address = applications.clean_email(email)
+    async with in_transaction():
+        application = await Application.select_for_update().get(id=application.id)
+        if address is None and application.notify_channel in ("email", "both"):
+            raise DomainError("email.required_for_channel", "email")
+        await Contact.filter(application=application, kind="email").delete()
+        if address:
+            await Contact.create(application=application, kind="email", value=address, rank=1)
+        await applications.record_event(application, "email_changed", principal.actor)
+        await _bump(application)
+    return application
+
+
+async def set_notifications(principal: Principal, registration_number: str, channel: str, language: str) -> Application:
+    application = await _mine(principal, registration_number)
+    has_email = await Contact.filter(application=application, kind="email").exists()
+    applications.check_notifications(channel, language, has_email)
+    async with in_transaction():
+        application = await Application.select_for_update().get(id=application.id)
+        application.notify_channel, application.notify_language = channel, language
+        await applications.record_event(application, "notifications_changed", principal.actor, data={"channel": channel, "language": language})
+        await _bump(application)
+    return application
+
+
+async def claim_benefit(principal: Principal, registration_number: str, category_code: str, filename: str, data: bytes | None) -> Application:
+    """R14, R15: a benefit added later, pending until staff decide."""
+    application = await _mine(principal, registration_number)
+    await applications.store_claim(application, category_code, filename, data, principal.actor)
+    await Application.filter(id=application.id).update(version=application.version + 1)
+    return await Application.get(id=application.id)
+
+
+async def withdraw_benefit(principal: Principal, registration_number: str, claim_id: int) -> Application:
+    """R15, R16: the parent withdraws a benefit; the application keeps its time."""
+    application = await _mine(principal, registration_number)
+    async with in_transaction():
+        application = await Application.select_for_update().get(id=application.id)
+        claim = await BenefitClaim.get_or_none(
+            id=claim_id, application=application, status__in=("pending", "confirmed")
+        ).prefetch_related("category")
+        if claim is None:
+            raise DomainError("claim.unknown", "claim")
+        claim.status, claim.decided_by, claim.decided_at = "withdrawn", principal.actor, datetime.now(timezone.utc)
+        await claim.save()
+        await applications.record_event(application, "benefit_withdrawn", principal.actor, data={"category": claim.category.code})
+        moved = await applications.apply_benefit_class(application, principal.actor, "withdrawn by the parent")
+        await _bump(application)
+    if moved:
+        await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+    return application
+
+
+async def withdraw_application(principal: Principal, registration_number: str, reason: str) -> Application:
+    """R31: the parent ends the application; it leaves the queue and the child may apply again."""
+    application = await _mine(principal, registration_number)
+    return await applications.move(application.id, Transition.WITHDRAW, principal.actor, (reason or "").strip()[:500])

@@ -1,0 +1,7 @@
+"""The parent's cabinet pages (issue 4)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []

@@ -1,0 +1,7 @@
+"""The staff back-office pages (issue 4)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+ROUTES: list[BaseRoute] = []
