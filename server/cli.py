@@ -111,6 +111,8 @@ def _print_demo(settings) -> None:
     print()
     print(f"  A child's place in the queue, without logging in: {settings.base_url}/queue")
     print(f"    {BY_KEY['adil'].iin}  queued in Astana; a priority application registered after it moved it back, and the page says why")
+    print(f"  The parent's cabinet: {settings.base_url}/cabinet  ({BY_KEY['asel'].iin} with +7 701 555 0000)")
+    print(f"  The staff back-office: {settings.base_url}/staff  (first: .venv/bin/kezek staff create NAME --role operator --department AST)")
     print()
 
 
