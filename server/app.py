@@ -64,7 +64,9 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", rid.encode()))
                 headers.append((b"content-language", lang.encode()))
-                headers.extend(SECURITY_HEADERS)
+                present = {name.lower() for name, _ in headers}
+                # A response that set its own (stricter) policy keeps it, e.g. a served scan.
+                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 

@@ -74,6 +74,7 @@ MESSAGES: dict[str, str] = {
     "contact.unknown": N_("This contact does not exist."),
     "filter.status": N_("Choose a status from the list."),
     "application.closed": N_("This application is no longer in the queue and cannot be changed."),
+    "phone.taken": N_("This number is already one of the application's phones."),
     "phone.known": N_("This phone is already confirmed for the application."),
     "phone.last_two": N_("Keep at least two confirmed phones: add another one before removing this one."),
     "csrf": N_("The form has expired. Reload the page and try again."),

@@ -43,7 +43,7 @@ def local_datetime(value: str | datetime | None, tz: str = "Asia/Almaty") -> str
 
 
 env.filters["local_datetime"] = local_datetime
-STATIC_VERSION = "1"
+STATIC_VERSION = "2"  # bump when static/ changes: the files are cached as immutable
 
 
 def _context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,22 @@ class AuditRow:
     reason: str
 
 
+@strawberry.type(description="A benefit claim as staff see it: who decided it, and its document to view (R14, R15).")
+class StaffBenefit:
+    claim_id: strawberry.ID
+    category_code: str
+    category_name: str
+    benefit_class: str
+    source: str = strawberry.field(description="registry | document")
+    status: str = strawberry.field(description="pending | confirmed | rejected")
+    reason: str
+    decided_by: str
+    decided_at: Optional[datetime]
+    claimed_at: datetime
+    document_id: Optional[str] = strawberry.field(description="For `GET /staff/documents/{documentId}` (staff of the department only).")
+    content_type: Optional[str]
+
+
 @strawberry.type(description="An application as the staff of its department see it: IINs shown, with its history.")
 class StaffApplication:
     application: Application
@@ -44,6 +60,26 @@ class StaffApplication:
         return [
             AuditRow(at=r.at, actor=r.actor, ip=r.ip, entity=r.entity, field=r.field, before=r.before, after=r.after, reason=r.reason)
             for r in rows
+        ]
+
+    @strawberry.field(description="Its benefit claims, oldest first (withdrawn ones left out), with their documents.")
+    async def benefits(self, info: Info) -> list[StaffBenefit]:
+        claims = await (
+            BenefitClaimModel.filter(application_id=self.model.id)
+            .exclude(status="withdrawn")
+            .order_by("id")
+            .prefetch_related("category", "document")
+        )
+        language = info.context.language
+        return [
+            StaffBenefit(
+                claim_id=strawberry.ID(str(c.id)), category_code=c.category.code, category_name=c.category.name(language),
+                benefit_class=c.category.benefit_class, source=c.source, status=c.status, reason=c.reason,
+                decided_by=c.decided_by, decided_at=c.decided_at, claimed_at=c.created_at,
+                document_id=str(c.document.id) if c.document else None,
+                content_type=c.document.content_type if c.document else None,
+            )
+            for c in claims
         ]
 
     @classmethod

@@ -212,8 +212,20 @@ async def transition(application: Application, move: Transition, actor: str, rea
     application.state = after.value
     if after not in states.ACTIVE:
         application.active_key = None  # R5: the child may apply again
-    await record_event(application, move.value, actor, from_state=before.value, to_state=after.value, reason=reason)
+    event = await record_event(application, move.value, actor, from_state=before.value, to_state=after.value, reason=reason)
+    message = TOLD.get(move)
+    if message and application.registration_number:  # R34, sent after commit (notifications.deliver_soon)
+        await notifications.queue_for_application(application, message, str(event.id), number=application.registration_number)
     return await queue.note_transition(application, move)
+
+
+# R34: the transitions the parent is told of, and the message kind.
+TOLD = {
+    Transition.WITHDRAW: "closed",
+    Transition.CLOSE: "closed",
+    Transition.SUSPEND: "suspended",
+    Transition.RESTORE: "restored",
+}
 
 
 async def _send_otp(application: Application, phone: str, rank: int, ip: str) -> str:
@@ -508,6 +520,7 @@ async def move(application_id: int, move_: Transition, actor: str, reason: str =
         await application.save()
     if moved:
         await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+    await notifications.deliver_soon(application.id)
     return application
 
 

@@ -10,6 +10,7 @@ transaction as the change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
@@ -24,9 +25,10 @@ from server.domain.iin import normalize as normalize_iin
 from server.domain.states import State, Transition
 from server.errors import DomainError, ValidationErrors
 from server.models import Application, AuditEntry, BenefitClaim, Contact, Preference
-from server.services import applications, jobs, notifications, queue
+from server.services import applications, notifications, queue
 
 MAX_PAGE = 100
+REGISTRATION_NUMBER = re.compile(r"^[A-Z]{2,8}-\d{4}-\d+$")  # AST-2026-004215 (a phone may have dashes too)
 STATUSES = ("submitted", "queued", "suspended", "offered", "enrolled", "withdrawn", "closed")
 
 
@@ -106,8 +108,8 @@ def _matching(text: str) -> Q:
     digits = normalize_iin(text)
     if len(digits) == 12 and digits.isdigit():
         return Q(applicant_iin=digits) | Q(child_iin=digits)
-    upper = text.upper()
-    if "-" in upper and any(c.isdigit() for c in upper):
+    upper = text.upper().replace(" ", "")
+    if REGISTRATION_NUMBER.match(upper):
         return Q(registration_number=upper)
     try:
         return Q(contacts__kind="phone", contacts__value=phone_rules.normalize_mobile(text))
@@ -193,8 +195,6 @@ async def _change(
 ) -> Application:
     """Locks the application, checks the caller and the version, runs the change, bumps
     the version when something changed; refreshes the cohort after commit if it moved."""
-    if needs_reason and not edit.reason.strip():
-        raise DomainError("reason.required", "reason")
     moved = False
     async with in_transaction():
         application = await Application.select_for_update().get_or_none(
@@ -203,6 +203,8 @@ async def _change(
         if application is None or not may(edit.principal, "application.read", application.department_id):
             raise DomainError("application.unknown")
         _require(edit.principal, operation, application)
+        if needs_reason and not edit.reason.strip():
+            raise DomainError("reason.required", "reason")
         if application.version != edit.version:
             raise DomainError("edit.stale")
         audit = _Audit(edit, application)
@@ -216,6 +218,7 @@ async def _change(
             )
     if moved:
         await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+    await notifications.deliver_soon(application.id)
     return application
 
 
@@ -230,7 +233,7 @@ async def set_phone(edit: Edit, rank: int, value: str) -> Application:
         if contact.value == number:
             return
         if await Contact.filter(application=application, kind="phone", value=number).exists():
-            raise DomainError("phone.same", f"phone{rank}")
+            raise DomainError("phone.taken", f"phone{rank}")
         await audit.field("contact", contact.id, f"phone{rank}", contact.value, number)
         contact.value = number
         contact.confirmed_at = datetime.now(timezone.utc)
@@ -256,7 +259,7 @@ async def set_email(edit: Edit, value: str) -> Application:
             contact.value = address  # type: ignore[assignment]
             await contact.save()
         else:
-            await Contact.create(application=application, kind="email", value=address, rank=1)
+            await Contact.create(application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(timezone.utc))
 
     return await _change(edit, "application.edit", body)
 
@@ -315,8 +318,6 @@ async def transition(edit: Edit, move: str) -> Application:
 async def decide_claim(edit: Edit, claim_id: int, confirm: bool) -> Application:
     """R14: staff confirm or reject a pending document claim; a rejection needs a reason.
     The parent is told (R34); a confirmation moves the application in its cohort."""
-    sent: list[int] = []
-
     async def body(application: Application, audit: _Audit) -> bool:
         claim = await BenefitClaim.get_or_none(id=claim_id, application=application).prefetch_related("category")
         if claim is None or claim.status != "pending":
@@ -332,16 +333,12 @@ async def decide_claim(edit: Edit, claim_id: int, confirm: bool) -> Application:
         before = application.benefit_class
         moved = await applications.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
         await audit.field("application", application.id, "benefit_class", before, application.benefit_class)
-        rows = await notifications.queue_for_application(
+        await notifications.queue_for_application(
             application, f"benefit_{status}", f"{claim.id}", number=application.registration_number,
         )
-        sent.extend(row.id for row in rows)
         return bool(moved)
 
-    application = await _change(edit, "benefit.decide", body, needs_reason=not confirm)
-    for notification_id in sent:
-        await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
-    return application
+    return await _change(edit, "benefit.decide", body, needs_reason=not confirm)
 
 
 async def withdraw_benefit(edit: Edit, claim_id: int) -> Application:

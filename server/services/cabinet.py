@@ -17,7 +17,7 @@ from server.auth import otp
 from server.auth.principal import Principal
 from server.domain import phones as phone_rules
 from server.domain.states import ACTIVE, State, Transition
-from server.errors import DomainError
+from server.errors import DomainError, collect
 from server.i18n import get_language
 from server.models import Application, BenefitClaim, Contact
 from server.services import applications, jobs, notifications, queue
@@ -41,8 +41,17 @@ async def _send(application: Application | None, phone: str, code: str, challeng
 async def start_login(applicant_iin: str, phone: str, ip: str) -> str:
     """Sends a code when the IIN and the phone belong to one registered application;
     answers the same either way, so the form tells nobody whose numbers these are."""
-    iin = applications.clean_iin(applicant_iin, "applicant_iin")
-    number = applications.clean_phone(phone, "phone")
+    errors: list[DomainError] = []
+    iin = number = ""
+    try:
+        iin = applications.clean_iin(applicant_iin, "applicant_iin")
+    except DomainError as exc:
+        errors.append(exc)
+    try:
+        number = applications.clean_phone(phone, "phone")
+    except DomainError as exc:
+        errors.append(exc)
+    collect(errors)  # both fields' mistakes at once
     await otp.check_send_allowed(number, ip)
     challenge, code = await otp.create(number, LOGIN, _subject(iin))
     owner = await Application.filter(
@@ -160,7 +169,11 @@ async def set_email(principal: Principal, registration_number: str, email: str) 
             raise DomainError("email.required_for_channel", "email")
         await Contact.filter(application=application, kind="email").delete()
         if address:
-            await Contact.create(application=application, kind="email", value=address, rank=1)
+            # Confirmed by the parent typing it, as in the journey: messages go only to
+            # confirmed contacts (notifications.queue_for_application).
+            await Contact.create(
+                application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(timezone.utc)
+            )
         await applications.record_event(application, "email_changed", principal.actor)
         await _bump(application)
     return application

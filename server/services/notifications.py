@@ -25,6 +25,18 @@ TEXTS = {
         N_("Kezek: application %(number)s registered"),
         N_("Kezek: application %(number)s registered, queue number %(queue)s."),
     ),
+    "closed": (
+        N_("Kezek: application closed"),
+        N_("Kezek: application %(number)s is closed and left the queue."),
+    ),
+    "suspended": (
+        N_("Kezek: application suspended"),
+        N_("Kezek: application %(number)s is suspended for now (stop list)."),
+    ),
+    "restored": (
+        N_("Kezek: application restored"),
+        N_("Kezek: application %(number)s is back in the queue at its place."),
+    ),
     "benefit_confirmed": (
         N_("Kezek: benefit confirmed"),
         N_("Kezek: your benefit for application %(number)s is confirmed."),
@@ -92,6 +104,16 @@ async def queue_for_application(application: Application, kind: str, event_id: s
         if row is not None:
             created.append(row)
     return created
+
+
+async def deliver_soon(application_id: int) -> None:
+    """After commit: queue the delivery of the application's pending messages (the
+    sweeper would find them too, only later)."""
+    from server.services import jobs
+
+    pending = await Notification.filter(application_id=application_id, state="pending").values_list("id", flat=True)
+    for notification_id in pending:
+        await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
 
 
 class DeliveryDeferred(Exception):

@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -57,9 +57,14 @@ class Server:
     logs: list[Path]
     web: subprocess.Popen
     worker: subprocess.Popen
+    env: dict[str, str] = field(default_factory=dict)  # the processes' environment: same database, same Redis
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Runs `kezek …` against this server's database (e.g. `staff create … --password-stdin`)."""
+        return _cli(self.env, *args, stdin=stdin)
 
     def log_tail(self, lines: int = 40) -> str:
         out = []
@@ -75,12 +80,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _cli(env: dict[str, str], *args: str) -> None:
+def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", *args], env=env, cwd=ROOT,
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, input=stdin,
     )
     assert done.returncode == 0, f"kezek {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
 
 
 def _wait_healthy(url: str, processes: list[subprocess.Popen], timeout: float = 30.0) -> None:
@@ -166,7 +172,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             ))
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(base_url + "/healthz", processes)
-        yield Server(base_url=base_url, var_dir=var_dir, logs=logs, web=processes[0], worker=processes[1])
+        yield Server(base_url=base_url, var_dir=var_dir, logs=logs, web=processes[0], worker=processes[1], env=env)
     finally:
         _stop(processes)
         for log in log_files:
