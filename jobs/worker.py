@@ -33,7 +33,7 @@ async def register_application(ctx: dict[str, Any], application_id: int) -> str 
     try:
         application = await registration.register(application_id)
     except Exception as exc:  # noqa: BLE001 - a database hiccup: try again later
-        log.warning("registration of %s failed (%s); retrying", application_id, type(exc).__name__)
+        log.warning("registration of %s failed (%s: %s); retrying", application_id, type(exc).__name__, exc)
         raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
     return application.registration_number if application else None
 
@@ -44,7 +44,7 @@ async def refresh_queue(ctx: dict[str, Any], department_id: int, cohort: int) ->
     try:
         rounds = await queue.refresh_until_settled(department_id, cohort)
     except Exception as exc:  # noqa: BLE001 - a database hiccup: try again later
-        log.warning("queue refresh %s/%s failed (%s); retrying", department_id, cohort, type(exc).__name__)
+        log.warning("queue refresh %s/%s failed (%s: %s); retrying", department_id, cohort, type(exc).__name__, exc)
         raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
     return sum(r.changes for r in rounds)
 

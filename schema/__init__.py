@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
+from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
 from graphql import GraphQLError
 
 from schema.mutations import Mutation
@@ -23,6 +24,11 @@ def _should_mask(error: GraphQLError) -> bool:
     return error.original_error is not None and not isinstance(error.original_error, GraphQLError)
 
 
+# The depth and alias limits as validation rules made once: the validation cache is keyed
+# on the rules, so rules made anew per request (as QueryDepthLimiter and MaxAliasesLimiter
+# do) would never hit it, and every request would be validated again.
+LIMITS = [depth_rule(8, None, None), max_aliases_rule(15)]
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
@@ -30,8 +36,7 @@ schema = strawberry.Schema(
         # Factories: a fresh extension per request. The parser and validation caches
         # live at module level, so they are shared across requests all the same.
         lambda: MaskErrors(should_mask_error=_should_mask),
-        lambda: QueryDepthLimiter(max_depth=8),
-        lambda: MaxAliasesLimiter(max_alias_count=15),
+        lambda: AddValidationRules(LIMITS),
         lambda: MaxTokensLimiter(max_token_count=2000),
         lambda: ParserCache(maxsize=256),
         lambda: ValidationCache(maxsize=256),

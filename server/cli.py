@@ -67,17 +67,21 @@ def _web() -> None:
 
     from server.app import create_app
     from server.logging import setup_logging
+    from server.web import NoDelayH11Protocol
 
     settings = load_settings()
     setup_logging(settings)
     if settings.web_workers > 1:
         # Several processes: uvicorn imports the app factory in each of them.
         uvicorn.run(
-            "server.app:create_app", factory=True, workers=settings.web_workers,
+            "server.app:create_app", factory=True, workers=settings.web_workers, http=NoDelayH11Protocol,
             host=settings.host, port=settings.port, proxy_headers=False, log_config=None,
         )
         return
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, proxy_headers=False, log_config=None)
+    uvicorn.run(
+        create_app(settings), http=NoDelayH11Protocol, host=settings.host, port=settings.port,
+        proxy_headers=False, log_config=None,
+    )
 
 
 def _worker() -> None:

@@ -73,7 +73,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Application',
             name='search_names',
-            field=fields.CharField(default='', max_length=400),
+            field=fields.CharField(default='', db_default='', max_length=400),
         ),
         ops.RunPython(guard_audit_log),
     ]

@@ -27,7 +27,7 @@ class Application(Model):
     confirmed_at = fields.DatetimeField(null=True)  # R11: decides the order
     registered_at = fields.DatetimeField(null=True)
     # Lower-case names of the applicant and the child from the registry, for staff search.
-    search_names = fields.CharField(max_length=400, default="")
+    search_names = fields.CharField(max_length=400, default="", db_default="")
     # Twins (R21): the lowest application id of the batch, on every member; NULL alone.
     batch_id = fields.IntField(null=True)
     created_via = fields.CharField(max_length=64, default="web")

@@ -153,8 +153,9 @@ async def refresh(department_id: int, cohort: int) -> Refreshed:
         await _write_entries(conn, postgres, department_id, cohort, written, now)
         if removed:
             await _delete_entries(conn, postgres, removed)
+        texts: dict[tuple, str] = {}  # a shift moves thousands for the same reasons: encode each once
         await _write_explanations(conn, postgres, [
-            (key, old_numbers[key], new_numbers[key], json.dumps(why, separators=(",", ":")))
+            (key, old_numbers[key], new_numbers[key], _encoded(why, texts))
             for key, why in sorted(reasons.items())
         ], now)
 
@@ -229,6 +230,13 @@ def _moved(
             standing = classes.get(member, BenefitClass.GENERAL).value
             moved[member] = Moved(kind, old_numbers.get(member), new_numbers.get(member), standing)
     return moved
+
+
+def _encoded(reasons: dict[str, int], cache: dict[tuple, str]) -> str:
+    key = tuple(sorted(reasons.items()))
+    if key not in cache:
+        cache[key] = json.dumps(dict(key), separators=(",", ":"))
+    return cache[key]
 
 
 async def _ensure_cohort_row(department_id: int, cohort: int) -> None:
