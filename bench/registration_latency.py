@@ -8,10 +8,10 @@ registration job:
   A. events     application_event "submit" created_at → "register" created_at (the
                 registration job's transition; both written by Kezek itself)
   B. outbox     application.confirmed_at → the "registered" notification's created_at
-                (written later in the same registering transaction, after the queue
-                numbers are recomputed: the closest stored time to its commit)
-  C. observed   the submit response arriving at the client → the registration number
-                first seen by this script polling the database read-only
+                (written by the cohort refresh that gives the queue number: the closest
+                stored time to "registered and numbered")
+  C. observed   the submit response arriving at the client → the registration and
+                queue numbers first seen by this script polling the database read-only
 
 Then checks that every application got a registration number, that the department's
 numbers are unique and gap-free, and that queue numbers are a permutation of 1..n in
@@ -250,7 +250,9 @@ async def watch_registrations(
         if pending:
             marks = ",".join(f"${i}" for i in range(1, len(pending) + 1))
             rows = await reader.fetch(
-                f"SELECT child_iin FROM application WHERE registration_number IS NOT NULL AND child_iin IN ({marks})",
+                # Registered means numbered too (R11): the queue engine's entry exists.
+                f"SELECT a.child_iin FROM application a JOIN queue_entry q ON q.application_id = a.id "
+                f"WHERE a.registration_number IS NOT NULL AND a.child_iin IN ({marks})",
                 *pending,
             )
             now = time.time()
@@ -298,8 +300,9 @@ async def analyse(reader: Reader, results: list[Submission]) -> tuple[dict[str, 
     children = {r.child_iin for r in results if not r.error}
     rows = await reader.fetch(
         "SELECT a.id, a.child_iin, a.state, a.registration_number, a.confirmed_at, a.registered_at, "
-        "a.queue_number, e.kind, e.created_at "
+        "q.number, e.kind, e.created_at "
         "FROM application a JOIN application_event e ON e.application_id = a.id "
+        "LEFT JOIN queue_entry q ON q.application_id = a.id "
         "WHERE e.kind IN ('submit', 'register') AND a.department_id = "
         "(SELECT id FROM department WHERE code = $1)",
         DEPARTMENT,
@@ -367,8 +370,8 @@ async def analyse(reader: Reader, results: list[Submission]) -> tuple[dict[str, 
 
     # Queue numbers: 1..n in every cohort of the department.
     cohorts = await reader.fetch(
-        "SELECT cohort, queue_number FROM application WHERE state = 'queued' AND department_id = "
-        "(SELECT id FROM department WHERE code = $1)", DEPARTMENT,
+        "SELECT a.cohort, q.number FROM application a LEFT JOIN queue_entry q ON q.application_id = a.id "
+        "WHERE a.state = 'queued' AND a.department_id = (SELECT id FROM department WHERE code = $1)", DEPARTMENT,
     )
     by_cohort: dict[int, list[int]] = {}
     for cohort, queue_number in cohorts:
@@ -428,7 +431,7 @@ async def run(server: KezekServer, pairs: list[tuple[str, str]], args: argparse.
     labels = {
         "events": "A submit event → register event",
         "outbox": "B confirmed_at → 'registered' message",
-        "observed": "C response → number seen in DB",
+        "observed": "C response → numbers seen in DB",
     }
     verdicts = []
     for key, label in labels.items():
