@@ -7,7 +7,8 @@ which keeps just the login challenge's id between the two login steps."""
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Awaitable, Callable
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -74,18 +75,6 @@ def _not_found(request: Request) -> Response:
     return _private(request, page(request, "error.html", status_code=404, code="not_found"))
 
 
-async def _application(request: Request, operation: str) -> tuple[dict[str, Any] | None, dict[str, Any], Response | None]:
-    """The logged-in parent's application named in the address, or where to go instead."""
-    if not _logged_in(request):
-        return None, {}, redirect(LOGIN)
-    number = request.path_params["number"]
-    data = await graphql.run(request, "cabinet", operation, {"registrationNumber": number})
-    application = data.get("application")
-    if application is None:
-        return None, data, _not_found(request)
-    return application, data, None
-
-
 def _home(application: dict[str, Any], done: str = "") -> str:
     url = f"/cabinet/{application['registrationNumber']}"
     return f"{url}?done={done}" if done else url
@@ -98,6 +87,48 @@ def _closed(application: dict[str, Any]) -> Response | None:
     return None
 
 
+_Handler = Callable[[Request, dict[str, Any], dict[str, Any]], Awaitable[Response]]
+
+
+def _for_application(operation: str, *, open_only: bool = True) -> Callable[[_Handler], Callable[[Request], Awaitable[Response]]]:
+    """A page of the logged-in parent's application named in the address: the handler gets
+    it and all that `operation` answered. Anyone else is sent to log in, an unknown number
+    is a 404, and a page that changes the application (`open_only`) sends a closed one to
+    its own page."""
+
+    def wrap(handler: _Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def endpoint(request: Request) -> Response:
+            if not _logged_in(request):
+                return redirect(LOGIN)
+            data = await graphql.run(request, "cabinet", operation, {"registrationNumber": request.path_params["number"]})
+            application = data.get("application")
+            if application is None:
+                return _not_found(request)
+            if open_only and (closed := _closed(application)):
+                return closed
+            return await handler(request, application, data)
+
+        return endpoint
+
+    return wrap
+
+
+async def _mutation(request: Request, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """Runs a cabinet mutation: its payload (the field named like the operation)."""
+    result = await graphql.run(request, "cabinet", operation, variables)
+    return result[operation[0].lower() + operation[1:]]
+
+
+async def _change(
+    request: Request, application: dict[str, Any], operation: str, variables: dict[str, Any], done: str,
+) -> tuple[list[dict[str, Any]], Response | None]:
+    """Changes the application: its errors, or none and the way back to its page with the
+    notice `done`."""
+    errors = _errors(await _mutation(request, operation, {"registrationNumber": application["registrationNumber"], **variables}))
+    return errors, None if errors else redirect(_home(application, done))
+
+
 # -- logging in ---------------------------------------------------------------------------
 
 
@@ -108,8 +139,7 @@ async def login(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")).strip()[:32] for k in values}
-        result = await graphql.run(request, "cabinet", "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]})
-        payload = result["cabinetLogin"]
+        payload = await _mutation(request, "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]})
         errors = _errors(payload)
         if not errors:
             session = _session(request)
@@ -132,9 +162,7 @@ async def login_code(request: Request) -> Response:
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        result = await graphql.run(request, "cabinet", "CabinetConfirmLogin", {"challengeId": challenge, "code": str(form.get("code", ""))[:12]})
-        payload = result["cabinetConfirmLogin"]
-        errors = _errors(payload)
+        errors = _errors(await _mutation(request, "CabinetConfirmLogin", {"challengeId": challenge, "code": str(form.get("code", ""))[:12]}))
         if not errors:
             session.pop(LOGIN_CHALLENGE)
             session.pop(LOGIN_TO)
@@ -163,11 +191,8 @@ async def applications(request: Request) -> Response:
     return _show(request, "cabinet/list.html", applications=data["myApplications"])
 
 
-async def application(request: Request) -> Response:
-    application, _, away = await _application(request, "CabinetApplication")
-    if away:
-        return away
-    assert application is not None
+@_for_application("CabinetApplication", open_only=False)
+async def application(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     done = request.query_params.get("done", "")
     return _show(
         request, "cabinet/application.html", app=application, active=application["status"] in ACTIVE,
@@ -178,14 +203,9 @@ async def application(request: Request) -> Response:
 # -- phones -------------------------------------------------------------------------------
 
 
-async def phones(request: Request) -> Response:
+@_for_application("CabinetContacts")
+async def phones(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     """The confirmed phones with a button to remove each, and a form to add one."""
-    application, _, away = await _application(request, "CabinetContacts")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
     number = application["registrationNumber"]
     errors: list = []
     value = ""
@@ -194,14 +214,13 @@ async def phones(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         if form.get("action") == "remove":
-            result = await graphql.run(request, "cabinet", "CabinetRemovePhone", {"registrationNumber": number, "phone": str(form.get("phone", ""))[:32]})
-            errors = [{**e, "field": "phones"} for e in _errors(result["cabinetRemovePhone"])]
-            if not errors:
-                return redirect(_home(application, "phone_removed"))
+            errors, done = await _change(request, application, "CabinetRemovePhone", {"phone": str(form.get("phone", ""))[:32]}, "phone_removed")
+            if done:
+                return done
+            errors = [{**e, "field": "phones"} for e in errors]
         else:
             value = str(form.get("phone", "")).strip()[:32]
-            result = await graphql.run(request, "cabinet", "CabinetAddPhone", {"registrationNumber": number, "phone": value})
-            payload = result["cabinetAddPhone"]
+            payload = await _mutation(request, "CabinetAddPhone", {"registrationNumber": number, "phone": value})
             errors = _errors(payload)
             if not errors:
                 _session(request)[PHONE_CHALLENGE] = {
@@ -212,13 +231,8 @@ async def phones(request: Request) -> Response:
     return _show(request, "cabinet/phones.html", errors, app=application, phones=listed, value=value)
 
 
-async def phone_code(request: Request) -> Response:
-    application, _, away = await _application(request, "CabinetContacts")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
+@_for_application("CabinetContacts")
+async def phone_code(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     number = application["registrationNumber"]
     pending = _session(request).get(PHONE_CHALLENGE)
     if not isinstance(pending, dict) or pending.get("rn") != number:
@@ -228,26 +242,20 @@ async def phone_code(request: Request) -> Response:
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        result = await graphql.run(request, "cabinet", "CabinetConfirmPhone", {
-            "registrationNumber": number, "challengeId": str(pending.get("ch", "")), "code": str(form.get("code", ""))[:12],
-        })
-        errors = _errors(result["cabinetConfirmPhone"])
-        if not errors:
+        errors, done = await _change(request, application, "CabinetConfirmPhone", {
+            "challengeId": str(pending.get("ch", "")), "code": str(form.get("code", ""))[:12],
+        }, "phone_added")
+        if done:
             _session(request).pop(PHONE_CHALLENGE)
-            return redirect(_home(application, "phone_added"))
+            return done
     return _show(request, "cabinet/phone_code.html", errors, app=application, to=pending.get("to", ""), dev_outbox=_dev_outbox(request))
 
 
 # -- email and messages -------------------------------------------------------------------
 
 
-async def email(request: Request) -> Response:
-    application, _, away = await _application(request, "CabinetContacts")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
+@_for_application("CabinetContacts")
+async def email(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     current = next((c["value"] for c in application["contacts"] if c["kind"] == "email"), "")
     value, errors = current, []
     if request.method == "POST":
@@ -255,20 +263,14 @@ async def email(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         value = str(form.get("email", "")).strip()[:254]
-        result = await graphql.run(request, "cabinet", "CabinetSetEmail", {"registrationNumber": application["registrationNumber"], "email": value})
-        errors = _errors(result["cabinetSetEmail"])
-        if not errors:
-            return redirect(_home(application, "email"))
+        errors, done = await _change(request, application, "CabinetSetEmail", {"email": value}, "email")
+        if done:
+            return done
     return _show(request, "cabinet/email.html", errors, app=application, value=value, current=current)
 
 
-async def notifications(request: Request) -> Response:
-    application, _, away = await _application(request, "CabinetContacts")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
+@_for_application("CabinetContacts")
+async def notifications(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     values = {"channel": application["notifyChannel"], "language": application["notifyLanguage"]}
     errors: list = []
     if request.method == "POST":
@@ -276,10 +278,9 @@ async def notifications(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, ""))[:8] for k in values}
-        result = await graphql.run(request, "cabinet", "CabinetSetNotifications", {"registrationNumber": application["registrationNumber"], **values})
-        errors = _errors(result["cabinetSetNotifications"])
-        if not errors:
-            return redirect(_home(application, "notifications"))
+        errors, done = await _change(request, application, "CabinetSetNotifications", values, "notifications")
+        if done:
+            return done
     has_email = any(c["kind"] == "email" for c in application["contacts"])
     return _show(request, "cabinet/notifications.html", errors, app=application, values=values, has_email=has_email)
 
@@ -297,14 +298,9 @@ def _benefit_page(request: Request, data: dict[str, Any], errors: list | None = 
     )
 
 
-async def benefits(request: Request) -> Response:
+@_for_application("CabinetBenefits")
+async def benefits(request: Request, application: dict[str, Any], data: dict[str, Any]) -> Response:
     """The benefits with their status and reason; a claim with a document (R14, R15)."""
-    application, data, away = await _application(request, "CabinetBenefits")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
     if request.method == "GET":
         return _benefit_page(request, data)
     form = await _form(request)
@@ -314,25 +310,15 @@ async def benefits(request: Request) -> Response:
     upload = form.get("document")
     document = upload if isinstance(upload, UploadFile) and upload.filename else None
     try:
-        result = await graphql.run(request, "cabinet", "CabinetClaimBenefit", {
-            "registrationNumber": application["registrationNumber"], "categoryCode": chosen, "document": document,
-        })
+        errors, done = await _change(request, application, "CabinetClaimBenefit", {"categoryCode": chosen, "document": document}, "claimed")
     finally:
         await form.close()
-    errors = _errors(result["cabinetClaimBenefit"])
-    if not errors:
-        return redirect(_home(application, "claimed"))
-    return _benefit_page(request, data, errors, chosen)
+    return done or _benefit_page(request, data, errors, chosen)
 
 
-async def withdraw_benefit(request: Request) -> Response:
+@_for_application("CabinetBenefits")
+async def withdraw_benefit(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     """Asks first (a confirmed benefit moves the child back in the queue, R16), then does it."""
-    application, _, away = await _application(request, "CabinetBenefits")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
     claim_id = request.path_params["claim"]
     claim = next((b for b in application["benefits"] if b["id"] == str(claim_id) and b["status"] in ("pending", "confirmed")), None)
     if claim is None:
@@ -342,24 +328,18 @@ async def withdraw_benefit(request: Request) -> Response:
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        result = await graphql.run(request, "cabinet", "CabinetWithdrawBenefit", {"registrationNumber": application["registrationNumber"], "claimId": str(claim_id)})
-        errors = _errors(result["cabinetWithdrawBenefit"])
-        if not errors:
-            return redirect(_home(application, "benefit_withdrawn"))
+        errors, done = await _change(request, application, "CabinetWithdrawBenefit", {"claimId": str(claim_id)}, "benefit_withdrawn")
+        if done:
+            return done
     return _show(request, "cabinet/withdraw_benefit.html", errors, app=application, claim=claim)
 
 
 # -- withdrawing the application ----------------------------------------------------------
 
 
-async def withdraw(request: Request) -> Response:
+@_for_application("CabinetContacts")
+async def withdraw(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     """GET says what withdrawing means and asks to confirm; POST withdraws (R31)."""
-    application, _, away = await _application(request, "CabinetContacts")
-    if away:
-        return away
-    assert application is not None
-    if closed := _closed(application):
-        return closed
     errors: list = []
     reason = ""
     if request.method == "POST":
@@ -367,10 +347,9 @@ async def withdraw(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         reason = str(form.get("reason", "")).strip()[:500]
-        result = await graphql.run(request, "cabinet", "CabinetWithdrawApplication", {"registrationNumber": application["registrationNumber"], "reason": reason})
-        errors = _errors(result["cabinetWithdrawApplication"])
-        if not errors:
-            return redirect(_home(application, "withdrawn"))
+        errors, done = await _change(request, application, "CabinetWithdrawApplication", {"reason": reason}, "withdrawn")
+        if done:
+            return done
     return _show(request, "cabinet/withdraw.html", errors, app=application, reason=reason)
 
 

@@ -16,8 +16,9 @@ form is POSTed and its results rendered directly.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import Any
+from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
 from starlette.datastructures import FormData, UploadFile
@@ -95,6 +96,16 @@ async def _form(request: Request) -> FormData | None:
         await form.close()
         return None
     return form
+
+
+async def _signed_in_form(request: Request) -> tuple[FormData | None, Response | None]:
+    """A signed-in member of staff's form (CSRF checked), or the response refusing it."""
+    if await _viewer(request) is None:
+        return None, _login_redirect(request)
+    form = await _form(request)
+    if form is None:
+        return None, csrf_failed(request)
+    return form, None
 
 
 def _text(form: FormData, name: str, limit: int = 500) -> str:
@@ -186,11 +197,10 @@ async def search(request: Request) -> Response:
     after = ""
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        if await _viewer(request) is None:
-            return _login_redirect(request)
-        form = await _form(request)
-        if form is None:
-            return csrf_failed(request)
+        form, refused = await _signed_in_form(request)
+        if refused:
+            return refused
+        assert form is not None
         filters = {
             "query": _text(form, "query", 100),
             "status": _text(form, "status", 20),
@@ -492,77 +502,66 @@ async def _act(
     return _application_page(request, page_data, found, status_code=status, errors=_mapped(errors, ids), refill=refill)
 
 
-async def _action_form(request: Request) -> tuple[FormData | None, Response | None]:
-    if await _viewer(request) is None:
-        return None, _login_redirect(request)
-    form = await _form(request)
-    if form is None:
-        return None, csrf_failed(request)
-    return form, None
+_Action = Callable[[Request, FormData, dict[str, Any]], Awaitable[Response]]
 
 
-async def transition(request: Request) -> Response:
-    form, refused = await _action_form(request)
-    if refused:
-        return refused
-    assert form is not None
+def _action(handler: _Action) -> Callable[[Request], Awaitable[Response]]:
+    """A status change or benefit form: for a signed-in member of staff, the form (CSRF
+    checked) and what every such form sends: the application, the version it was made
+    on and the reason."""
+
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        form, refused = await _signed_in_form(request)
+        if refused:
+            return refused
+        assert form is not None
+        common = {
+            "registrationNumber": request.path_params["number"], "version": _int(_text(form, "version", 12)),
+            "reason": _text(form, "reason", 500),
+        }
+        return await handler(request, form, common)
+
+    return endpoint
+
+
+def _claim(request: Request) -> int:
+    return min(request.path_params["claim"], 2**31 - 1)  # no claim has a larger id
+
+
+@_action
+async def transition(request: Request, form: FormData, common: dict[str, Any]) -> Response:
     move = _text(form, "transition", 20)
-    reason = _text(form, "reason", 500)
-    variables = {
-        "registrationNumber": request.path_params["number"], "version": _int(_text(form, "version", 12)),
-        "transition": move, "reason": reason,
-    }
     field = f"transition-{move}-reason"
-    return await _act(request, "StaffTransition", variables, "transition", {"reason": field}, {field: reason})
+    variables = {**common, "transition": move}
+    return await _act(request, "StaffTransition", variables, "transition", {"reason": field}, {field: common["reason"]})
 
 
-async def decide(request: Request) -> Response:
-    form, refused = await _action_form(request)
-    if refused:
-        return refused
-    assert form is not None
-    claim = min(request.path_params["claim"], 2**31 - 1)  # no claim has a larger id
-    reason = _text(form, "reason", 500)
-    confirm = form.get("decision") == "confirm"
-    variables = {
-        "registrationNumber": request.path_params["number"], "version": _int(_text(form, "version", 12)),
-        "claimId": str(claim), "confirm": confirm, "reason": reason,
-    }
+@_action
+async def decide(request: Request, form: FormData, common: dict[str, Any]) -> Response:
+    claim = _claim(request)
     field = f"claim-{claim}-reason"
+    variables = {**common, "claimId": str(claim), "confirm": form.get("decision") == "confirm"}
     back = "verification" if form.get("back") == "verification" else "application"
-    return await _act(request, "StaffDecideBenefit", variables, "decided", {"reason": field}, {field: reason}, back=back)
+    return await _act(request, "StaffDecideBenefit", variables, "decided", {"reason": field}, {field: common["reason"]}, back=back)
 
 
-async def withdraw(request: Request) -> Response:
-    form, refused = await _action_form(request)
-    if refused:
-        return refused
-    assert form is not None
-    claim = min(request.path_params["claim"], 2**31 - 1)  # no claim has a larger id
-    reason = _text(form, "reason", 500)
-    variables = {
-        "registrationNumber": request.path_params["number"], "version": _int(_text(form, "version", 12)),
-        "claimId": str(claim), "reason": reason,
-    }
+@_action
+async def withdraw(request: Request, form: FormData, common: dict[str, Any]) -> Response:
+    claim = _claim(request)
     field = f"claim-{claim}-withdraw-reason"
-    return await _act(request, "StaffWithdrawBenefit", variables, "withdrawn", {"reason": field}, {field: reason})
+    variables = {**common, "claimId": str(claim)}
+    return await _act(request, "StaffWithdrawBenefit", variables, "withdrawn", {"reason": field}, {field: common["reason"]})
 
 
-async def add_benefit(request: Request) -> Response:
-    form, refused = await _action_form(request)
-    if refused:
-        return refused
-    assert form is not None
+@_action
+async def add_benefit(request: Request, form: FormData, common: dict[str, Any]) -> Response:
     upload = form.get("document")
     document = upload if isinstance(upload, UploadFile) and upload.filename else None
-    reason = _text(form, "reason", 500)
     category = _text(form, "category", 40)
-    variables = {
-        "registrationNumber": request.path_params["number"], "version": _int(_text(form, "version", 12)),
-        "categoryCode": category, "reason": reason, "document": document,
-    }
+    variables = {**common, "categoryCode": category, "document": document}
     ids = {"reason": "add-reason", "category": "add-category", "document": "add-document"}
-    return await _act(request, "StaffAddBenefit", variables, "added", ids, {"add-reason": reason, "add-category": category}, form=form)
+    return await _act(request, "StaffAddBenefit", variables, "added", ids, {"add-reason": common["reason"], "add-category": category}, form=form)
 
 
 # --- the verification queue and documents ----------------------------------------------
