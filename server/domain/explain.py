@@ -17,6 +17,8 @@ from datetime import date
 from enum import Enum
 from typing import Mapping
 
+from server.domain.states import State, Transition
+
 
 class ChangeKind(str, Enum):
     """What happened to an application that affects its cohort's order."""
@@ -29,6 +31,24 @@ class ChangeKind(str, Enum):
     OFFERED = "offered"  # took a place offer: leaves the queue (R26)
     WITHDRAWN = "withdrawn"
     CLOSED = "closed"  # enrolled elsewhere, or reached the maximum age (R31)
+
+
+# States whose applications belong to the cohort's order; suspended ones are skipped
+# by the ordering (R22) but keep their place.
+COUNTED_STATES = (State.QUEUED.value, State.SUSPENDED.value)
+
+# What each transition of the state machine does to the cohort (None: nothing).
+TRANSITION_KINDS: dict[Transition, ChangeKind | None] = {
+    Transition.SUBMIT: None,
+    Transition.REGISTER: ChangeKind.REGISTERED,
+    Transition.SUSPEND: ChangeKind.SUSPENDED,
+    Transition.RESTORE: ChangeKind.RESTORED,
+    Transition.OFFER: ChangeKind.OFFERED,
+    Transition.ENROL: None,  # already left the queue when the place was offered
+    Transition.WITHDRAW: ChangeKind.WITHDRAWN,
+    Transition.CLOSE: ChangeKind.CLOSED,
+    Transition.ABANDON: None,
+}
 
 
 # The reason counted for an entry: a change's kind, refined by the class the arrival

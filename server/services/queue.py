@@ -23,30 +23,13 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from server.db import as_datetime, raw_sql
-from server.domain.explain import ChangeKind, Moved, explain
+from server.domain.explain import COUNTED_STATES, TRANSITION_KINDS, ChangeKind, Moved, explain
 from server.domain.ordering import BenefitClass, Entry, Rule, standings
 from server.domain.states import State, Transition
 from server.models import Application, CohortChange, Department, QueueCohort
 from server.services import jobs, notifications
 
 log = logging.getLogger("kezek.queue")
-
-# States whose applications belong to the cohort's order; suspended ones are skipped
-# by the ordering (R22) but keep their place.
-COUNTED_STATES = (State.QUEUED.value, State.SUSPENDED.value)
-
-# What each transition of the state machine does to the cohort (None: nothing).
-TRANSITION_KINDS: dict[Transition, ChangeKind | None] = {
-    Transition.SUBMIT: None,
-    Transition.REGISTER: ChangeKind.REGISTERED,
-    Transition.SUSPEND: ChangeKind.SUSPENDED,
-    Transition.RESTORE: ChangeKind.RESTORED,
-    Transition.OFFER: ChangeKind.OFFERED,
-    Transition.ENROL: None,  # already left the queue when the place was offered
-    Transition.WITHDRAW: ChangeKind.WITHDRAWN,
-    Transition.CLOSE: ChangeKind.CLOSED,
-    Transition.ABANDON: None,
-}
 
 # Loops of one refresh job before it leaves the rest to the next job (bounded work).
 MAX_ROUNDS = 20
