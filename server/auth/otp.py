@@ -3,7 +3,6 @@ rate-limited per phone and per IP (Redis counters)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import uuid
@@ -11,13 +10,13 @@ from datetime import datetime, timedelta, timezone
 
 from server import runtime
 from server.auth import ratelimit
+from server.auth.keyed import keyed
 from server.errors import DomainError
 from server.models import OtpChallenge
 
 
 def _hash(challenge_id: uuid.UUID, code: str) -> str:
-    key = runtime.get().settings.secret_key.encode()
-    return hmac.new(key, f"otp:{challenge_id}:{code}".encode(), hashlib.sha256).hexdigest()
+    return keyed(f"otp:{challenge_id}:{code}")
 
 
 async def check_send_allowed(phone: str, ip: str) -> None:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from server import runtime
+from server.auth.keyed import keyed
 
 
 def ip_key(ip: str) -> str:
     """A keyed hash of an IP address: counters never hold the address itself."""
-    key = runtime.get().settings.secret_key.encode()
-    return hmac.new(key, f"ip:{ip}".encode(), hashlib.sha256).hexdigest()[:24]
+    return keyed(f"ip:{ip}", 24)
 
 
 async def hit(counter: str, limit: int, window_seconds: int) -> bool:

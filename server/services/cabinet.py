@@ -5,15 +5,14 @@ and benefits current, or withdraw the application. Every change is an event (R15
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import uuid
 from datetime import datetime, timezone
 
 from tortoise.transactions import in_transaction
 
-from server import runtime
 from server.auth import otp
+from server.auth.keyed import keyed
 from server.auth.principal import Principal
 from server.domain import phones as phone_rules
 from server.domain.states import ACTIVE, State, Transition
@@ -28,8 +27,7 @@ NEW_PHONE = "cabinet-phone"
 
 def _subject(iin: str) -> str:
     """A keyed hash of the IIN: the challenge names whom it is for without holding the IIN."""
-    key = runtime.get().settings.secret_key.encode()
-    return hmac.new(key, f"cabinet:{iin}".encode(), hashlib.sha256).hexdigest()[:48]
+    return keyed(f"cabinet:{iin}", 48)
 
 
 async def _send(application: Application | None, phone: str, code: str, challenge_id: str) -> None:
@@ -194,9 +192,11 @@ async def set_notifications(principal: Principal, registration_number: str, chan
 async def claim_benefit(principal: Principal, registration_number: str, category_code: str, filename: str, data: bytes | None) -> Application:
     """R14, R15: a benefit added later, pending until staff decide."""
     application = await _mine(principal, registration_number)
-    await applications.store_claim(application, category_code, filename, data, principal.actor)
-    await Application.filter(id=application.id).update(version=application.version + 1)
-    return await Application.get(id=application.id)
+    async with in_transaction():
+        application = await Application.select_for_update().get(id=application.id)
+        await applications.store_claim(application, category_code, filename, data, principal.actor)
+        await _bump(application)
+    return application
 
 
 async def withdraw_benefit(principal: Principal, registration_number: str, claim_id: int) -> Application:
