@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from server.demo_data import BY_KEY
-from tests.browser.test_journey import Parent, new_phone
+from tests.browser.test_journey import Parent, new_phone, switch_language
 
 pytestmark = pytest.mark.browser
 
@@ -44,8 +44,7 @@ def test_cabinet(server, browser, javascript, lang, applicant, child, phones, ne
         page = me.page
         me.goto("/")
         if lang != "kk":
-            with page.expect_navigation():  # the language links are not boosted
-                page.locator(f"nav.langs a[hreflang={lang}]").click()
+            switch_language(page, lang)
         me.check("/")
 
         # Not logged in: the cabinet asks who you are.

@@ -81,6 +81,26 @@ def check_axe(page: Page, javascript: bool, what: str = "") -> None:
     assert results.violations_count == 0, f"axe on {label}:\n{results.generate_report()}"
 
 
+def submit_and_wait(page: Page, javascript: bool, selector: str) -> None:
+    """Presses a submit button (or follows a link) and waits for the next page: a
+    navigation without JavaScript, an htmx swap of the body with it."""
+    if javascript:
+        page.evaluate("document.getElementById('main').dataset.stale = '1'")
+        page.locator(selector).click()
+        page.wait_for_function(
+            "() => !document.querySelector('main[data-stale]')"
+            " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+        )
+    else:
+        with page.expect_navigation():
+            page.locator(selector).click()
+
+
+def switch_language(page: Page, lang: str) -> None:
+    with page.expect_navigation():  # the language links are not boosted
+        page.locator(f"nav.langs a[hreflang={lang}]").click()
+
+
 def new_phone(browser: Browser, javascript: bool) -> BrowserContext:
     context = browser.new_context(java_script_enabled=javascript, viewport=PHONE, is_mobile=True, has_touch=True)
     context.set_default_timeout(10_000)
@@ -134,19 +154,7 @@ class Parent:
         self.page.goto(self.server.url(path))
 
     def submit(self, button: str) -> None:
-        """Presses a submit button (or follows a link) and waits for the next page: a
-        navigation without JavaScript, an htmx swap of the body with it."""
-        page = self.page
-        if self.javascript:
-            page.evaluate("document.getElementById('main').dataset.stale = '1'")
-            page.locator(button).click()
-            page.wait_for_function(
-                "() => !document.querySelector('main[data-stale]')"
-                " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-            )
-        else:
-            with page.expect_navigation():
-                page.locator(button).click()
+        submit_and_wait(self.page, self.javascript, button)
 
     follow = submit
 
@@ -195,8 +203,7 @@ def walk_to_summary(me: Parent, applicant: str, child: str, phone1: str, phone2:
     me.goto("/")
     if me.lang != "kk":
         me.check("/", f"/ (Kazakh, before switching to {me.lang})", lang="kk")
-        with page.expect_navigation():  # the language links are not boosted
-            page.locator(f"nav.langs a[hreflang={me.lang}]").click()
+        switch_language(page, me.lang)
     me.check("/")
     me.follow("main a.button[href='/apply']")
     me.check("/apply/start")

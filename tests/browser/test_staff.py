@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.demo_data import BY_KEY
-from tests.browser.test_journey import check_axe
+from tests.browser.test_journey import check_axe, submit_and_wait
 
 pytestmark = pytest.mark.browser
 
@@ -64,18 +64,7 @@ class Staff:
         check_axe(self.page, self.javascript, what)
 
     def submit(self, selector: str) -> None:
-        """A boosted form or link with JavaScript (the body is swapped), a navigation without."""
-        page = self.page
-        if self.javascript:
-            page.evaluate("document.getElementById('main').dataset.stale = '1'")
-            page.locator(selector).click()
-            page.wait_for_function(
-                "() => !document.querySelector('main[data-stale]')"
-                " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
-            )
-        else:
-            with page.expect_navigation():
-                page.locator(selector).click()
+        submit_and_wait(self.page, self.javascript, selector)
 
 
 @pytest.mark.parametrize("javascript, child", [(True, "adil"), (False, "q1c")], ids=["javascript", "no-javascript"])
