@@ -383,16 +383,24 @@ def _group_fragment(request: Request, name: str, status_code: int = 200, **conte
     return _private(response, varies=True)
 
 
+async def _group_of(request: Request, number: str, group: str) -> tuple[dict, dict, Response | None]:
+    """The application and one of its editable groups, or the response that refuses it."""
+    data = await _application_data(request, number)
+    if not _is_staff(data["viewer"]):
+        return data, {}, _login_redirect(request)
+    found = data["staffApplication"]
+    if found is None or group not in _groups(found):
+        return data, {}, _not_found(request, data["viewer"])
+    return data, found, None
+
+
 async def edit(request: Request) -> Response:
     """One group's form: in place with htmx, a page of its own without JavaScript."""
     number, group = request.path_params["number"], request.path_params["group"]
     if request.method == "GET":
-        data = await _application_data(request, number)
-        if not _is_staff(data["viewer"]):
-            return _login_redirect(request)
-        found = data["staffApplication"]
-        if found is None or group not in _groups(found):
-            return _not_found(request, data["viewer"])
+        data, found, refused = await _group_of(request, number, group)
+        if refused:
+            return refused
         if not found["canEdit"]:
             return _forbidden(request, data["viewer"])
         return await _edit_form(request, data, found, group, _current(group, found), [], found["version"])
@@ -459,12 +467,9 @@ async def view_group(request: Request) -> Response:
     number, group = request.path_params["number"], request.path_params["group"]
     if not _partial(request):
         return _private(_redirect(f"{_base(number)}#group-{group}"), varies=True)
-    data = await _application_data(request, number)
-    if not _is_staff(data["viewer"]):
-        return _login_redirect(request)
-    found = data["staffApplication"]
-    if found is None or group not in _groups(found):
-        return _not_found(request, data["viewer"])
+    data, found, refused = await _group_of(request, number, group)
+    if refused:
+        return refused
     return _group_fragment(
         request, "display", viewer=data["viewer"], s=found, a=found["application"], group=group,
         base=_base(number), focus=True,
