@@ -16,6 +16,7 @@ temporary directory. It only ever talks to 127.0.0.1 (or a unix socket).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -72,7 +73,7 @@ def asyncpg_dsn(url: str) -> str:
 
 
 def sqlite_path(database_url: str) -> str:
-    return database_url[len("sqlite://"):]
+    return database_url[len("sqlite://") :]
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -217,10 +218,16 @@ class KezekServer:
     def cli(self, *args: str, timeout: float = 300) -> str:
         result = subprocess.run(
             [sys.executable, "-m", "server.cli", *args],
-            cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if result.returncode != 0:
-            raise BenchError(f"`kezek {' '.join(args)}` failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+            raise BenchError(
+                f"`kezek {' '.join(args)}` failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+            )
         return result.stdout
 
     def issue_token(self, name: str, scopes: list[str]) -> str:
@@ -283,7 +290,9 @@ class KezekServer:
             self.registry = FakeRegistry(self.registry_records).start()
             self.say(f"fake state registry with {len(self.registry_records)} people at {self.registry.url}")
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
+        env = {
+            k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")
+        }
         env.update(
             KEZEK_VAR_DIR=str(self.tmp / "var"),
             KEZEK_HOST="127.0.0.1",
@@ -332,10 +341,14 @@ class KezekServer:
             self._terminate(name, process)
 
     def _spawn(self, name: str, command: str, env: dict[str, str] | None = None) -> None:
-        log = open(self.log_path(name), "ab")
+        log = open(self.log_path(name), "ab")  # noqa: SIM115 - held open for the life of the process
         self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "server.cli", command],
-            cwd=ROOT, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
 
@@ -347,10 +360,8 @@ class KezekServer:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.say(f"{name} did not stop in 15 s: killing it")
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             process.wait(timeout=5)
 
     def _check_alive(self) -> None:
@@ -364,20 +375,20 @@ class KezekServer:
         while time.monotonic() < deadline:
             self._check_alive()
             if not web_ok:
-                try:
+                with contextlib.suppress(httpx.HTTPError):
                     web_ok = httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
-                except httpx.HTTPError:
-                    pass
             if web_ok and ("worker" not in names or asyncio.run(self._worker_alive())):
                 return
             time.sleep(0.2)
-        raise BenchError(f"Kezek did not become ready in {timeout:.0f} s\n{self.log_tail('web')}\n{self.log_tail('worker')}")
+        raise BenchError(
+            f"Kezek did not become ready in {timeout:.0f} s\n{self.log_tail('web')}\n{self.log_tail('worker')}"
+        )
 
     async def _redis(self):
         from redis.asyncio import Redis
 
         if self.redis_url.startswith("unix://"):
-            return Redis(unix_socket_path=self.redis_url[len("unix://"):])
+            return Redis(unix_socket_path=self.redis_url[len("unix://") :])
         return Redis.from_url(self.redis_url)
 
     async def _worker_alive(self) -> bool:
@@ -397,9 +408,7 @@ class KezekServer:
                 if waited == 0:
                     self.say("an arq worker health key is present on this Redis database; waiting for it to expire…")
                 if waited > 40:
-                    raise BenchError(
-                        f"another arq worker is running on {self.redis_url}; use another database number"
-                    )
+                    raise BenchError(f"another arq worker is running on {self.redis_url}; use another database number")
                 await asyncio.sleep(1)
                 waited += 1
             if await redis.zcard("arq:queue"):
@@ -414,11 +423,12 @@ class KezekServer:
         try:
             before = self._redis_keys_before or set()
             doomed = [
-                key async for key in redis.scan_iter(count=1000)
+                key
+                async for key in redis.scan_iter(count=1000)
                 if key not in before and key.startswith((b"arq:", b"kezek:"))
             ]
             for start in range(0, len(doomed), 500):
-                await redis.delete(*doomed[start:start + 500])
+                await redis.delete(*doomed[start : start + 500])
             return len(doomed)
         finally:
             await redis.aclose()
@@ -444,27 +454,23 @@ class KezekServer:
             self.registry.stop()
             self.registry = None
         if self.embedded_redis is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.embedded_redis.shutdown(save=False, now=True, force=True)
-            except Exception:  # noqa: BLE001 - a shut-down server closes the socket under us
-                pass
-            try:
+            with contextlib.suppress(Exception):
                 self.embedded_redis._cleanup()
-            except Exception:  # noqa: BLE001
-                pass
             self.embedded_redis = None
         elif self.external_redis_url and self._redis_keys_before is not None:
             try:
                 removed = asyncio.run(self._clean_external_redis())
                 self.say(f"removed {removed} Redis keys this run created")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.say(f"could not clean Redis: {exc}")
             self._redis_keys_before = None
         if self.created_database:
             try:
                 asyncio.run(self._pg_admin(f'DROP DATABASE IF EXISTS "{self.created_database}" WITH (FORCE)'))
                 self.say(f"dropped PostgreSQL database {self.created_database}")
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 print(f"  [setup] could not drop database {self.created_database}: {exc}", file=sys.stderr)
             self.created_database = None
         if self.tmp is not None:

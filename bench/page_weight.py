@@ -96,9 +96,13 @@ class Forms(HTMLParser):
         a = {k: v or "" for k, v in attrs}
         if tag == "input" and a.get("type") == "hidden" and a.get("name"):
             self.hidden[a["name"]] = a.get("value", "")
-        elif tag == "link" and a.get("href") and set(a.get("rel", "").split()) & {"stylesheet", "preload", "modulepreload", "icon"}:
+        elif (
+            tag == "link"
+            and a.get("href")
+            and set(a.get("rel", "").split()) & {"stylesheet", "preload", "modulepreload", "icon"}
+        ):
             self.assets.append(a["href"])
-        elif tag == "script" and a.get("src") or tag == "img" and a.get("src"):
+        elif (tag == "script" and a.get("src")) or (tag == "img" and a.get("src")):
             self.assets.append(a["src"])
 
 
@@ -155,8 +159,16 @@ class Journey:
             raise JourneyError(f"language switch to {lang} → {response.status_code}")
         self.lang = lang
 
-    def page(self, name: str, path: str, *, budget: int = LATER_BUDGET, expect: int = 200,
-             extra_headers: dict | None = None, note: str = "") -> PageRow:
+    def page(
+        self,
+        name: str,
+        path: str,
+        *,
+        budget: int = LATER_BUDGET,
+        expect: int = 200,
+        extra_headers: dict | None = None,
+        note: str = "",
+    ) -> PageRow:
         """Fetches `path` once per language and records the transfers."""
         row = PageRow(name=name, budget=budget, note=note)
         home = self.lang
@@ -164,8 +176,10 @@ class Journey:
             self.set_lang(lang)
             response = self.get(path, headers=extra_headers or {})
             if response.status_code != expect:
-                raise JourneyError(f"{name}: GET {path} answered {response.status_code}, expected {expect} "
-                                   f"(location {response.headers.get('location')})")
+                raise JourneyError(
+                    f"{name}: GET {path} answered {response.status_code}, expected {expect} "
+                    f"(location {response.headers.get('location')})"
+                )
             row.by_lang[lang] = measure(response)
             self._remember(response)
         self.set_lang(home)
@@ -182,8 +196,10 @@ class Journey:
         response = self.client.post(path, data={"csrf_token": self.csrf, **data})
         if response.status_code != expect:
             errors = re.findall(r'<div class="error-summary".*?</div>', response.text, re.DOTALL)
-            raise JourneyError(f"POST {path} answered {response.status_code}, expected {expect}: "
-                               f"{re.sub(r'<[^>]+>', ' ', errors[0]).split() if errors else response.text[:300]}")
+            raise JourneyError(
+                f"POST {path} answered {response.status_code}, expected {expect}: "
+                f"{re.sub(r'<[^>]+>', ' ', errors[0]).split() if errors else response.text[:300]}"
+            )
         if expect_location is not None:
             location = urlsplit(response.headers.get("location", ""))
             target = location.path + (f"?{location.query}" if location.query else "")
@@ -236,28 +252,42 @@ class Journey:
 
         # The journey in one session (cookie jar of self.client).
         self.page("/apply/start", "/apply/start")
-        err = self.client.post("/apply/start", data={"csrf_token": self.csrf, "department": "AST",
-                                                      "applicant_iin": "123", "phone": self.phone1})
+        err = self.client.post(
+            "/apply/start",
+            data={"csrf_token": self.csrf, "department": "AST", "applicant_iin": "123", "phone": self.phone1},
+        )
         self._error_row("/apply/start — 422 error", err)
 
-        self.post("/apply/start", {"department": "AST", "applicant_iin": self.applicant.iin, "phone": self.phone1},
-                  expect_location="/apply/phone/1")
+        self.post(
+            "/apply/start",
+            {"department": "AST", "applicant_iin": self.applicant.iin, "phone": self.phone1},
+            expect_location="/apply/phone/1",
+        )
         self.page("/apply/phone/1", "/apply/phone/1")
-        self.post("/apply/phone/1", {"action": "confirm", "code": self.code_for(self.phone1)},
-                  expect_location="/apply/contacts")
+        self.post(
+            "/apply/phone/1",
+            {"action": "confirm", "code": self.code_for(self.phone1)},
+            expect_location="/apply/contacts",
+        )
         self.page("/apply/contacts", "/apply/contacts")
         self.post("/apply/contacts", {"phone2": self.phone2, "email": ""}, expect_location="/apply/phone/2")
         self.page("/apply/phone/2", "/apply/phone/2")
-        self.post("/apply/phone/2", {"action": "confirm", "code": self.code_for(self.phone2)},
-                  expect_location="/apply/child")
+        self.post(
+            "/apply/phone/2", {"action": "confirm", "code": self.code_for(self.phone2)}, expect_location="/apply/child"
+        )
         self.page("/apply/child", "/apply/child")
-        self.post("/apply/child", {"action": "find", "child_iin": self.child.iin}, expect_location="/apply/child?found=1")
+        self.post(
+            "/apply/child", {"action": "find", "child_iin": self.child.iin}, expect_location="/apply/child?found=1"
+        )
         self.page("/apply/child?found=1", "/apply/child?found=1")
         self.post("/apply/child", {"action": "continue"}, expect_location="/apply/preferences")
         self.page("/apply/preferences", "/apply/preferences")
         start = (date.today() + timedelta(days=120)).isoformat()
-        self.post("/apply/preferences", {"choice1": "AST-KG01", "choice2": "AST-KG02", "group_language": "kk",
-                                         "desired_start": start}, expect_location="/apply/benefits")
+        self.post(
+            "/apply/preferences",
+            {"choice1": "AST-KG01", "choice2": "AST-KG02", "group_language": "kk", "desired_start": start},
+            expect_location="/apply/benefits",
+        )
         self.page("/apply/benefits", "/apply/benefits")
         self.post("/apply/benefits", {"action": "continue"}, expect_location="/apply/notifications")
         self.page("/apply/notifications", "/apply/notifications")
@@ -306,18 +336,22 @@ def report(rows: list[PageRow], base_url: str) -> bool:
     print(header)
     print("-" * len(header))
     for row in rows:
-        cells = [f"{row.wire(l):>8}" if l in row.by_lang else f"{'-':>8}" for l in LANGS]
+        cells = [f"{row.wire(lang):>8}" if lang in row.by_lang else f"{'-':>8}" for lang in LANGS]
         verdict = "PASS" if row.worst <= row.budget else "FAIL"
         ok &= verdict == "PASS"
-        print(f"{row.name:<40} {' '.join(cells)}  {row.worst:>8} {kb(row.worst)}  {row.budget // KB:>4} KB  {verdict}"
-              + (f"  ({row.note})" if row.note else ""))
+        print(
+            f"{row.name:<40} {' '.join(cells)}  {row.worst:>8} {kb(row.worst)}  {row.budget // KB:>4} KB  {verdict}"
+            + (f"  ({row.note})" if row.note else "")
+        )
         if row.first_load:
             html = row.by_lang
-            print(f"{'    of which HTML':<40} " + " ".join(f"{html[l].wire:>8}" for l in LANGS))
+            print(f"{'    of which HTML':<40} " + " ".join(f"{html[lang].wire:>8}" for lang in LANGS))
             for asset in row.assets:
                 path = urlsplit(asset.url).path
-                print(f"{'    + ' + path:<40} {asset.wire:>8}  (body {asset.body} {asset.encoding}, "
-                      f"{asset.raw} raw; Cache-Control: {asset.cache_control or 'none'})")
+                print(
+                    f"{'    + ' + path:<40} {asset.wire:>8}  (body {asset.body} {asset.encoding}, "
+                    f"{asset.raw} raw; Cache-Control: {asset.cache_control or 'none'})"
+                )
     print()
     print("Details (kk): page → status, headers, body on the wire (encoding), decoded size")
     for row in rows:
@@ -326,15 +360,20 @@ def report(rows: list[PageRow], base_url: str) -> bool:
     not_gzipped = [r.name for r in rows for t in r.by_lang.values() if t.raw >= 500 and t.encoding != "gzip"]
     if not_gzipped:
         print(f"\nWARNING: not gzip-encoded: {sorted(set(not_gzipped))}")
-    print(f"\nBudgets: first page {FIRST_BUDGET} bytes (40 KB) incl. CSS and JS; later pages {LATER_BUDGET} bytes (8 KB).")
+    print(
+        f"\nBudgets: first page {FIRST_BUDGET} bytes (40 KB) incl. CSS and JS; later pages {LATER_BUDGET} bytes (8 KB)."
+    )
     print(f"RESULT: {'PASS' if ok else 'FAIL'}")
     return ok
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--base-url", help="measure an already running development server (on 127.0.0.1) "
-                        "instead of starting one; its demo child must not be queued yet")
+    parser.add_argument(
+        "--base-url",
+        help="measure an already running development server (on 127.0.0.1) "
+        "instead of starting one; its demo child must not be queued yet",
+    )
     parser.add_argument("--database-url", help="when starting a server: as in registration_latency.py")
     parser.add_argument("--redis-url", help="when starting a server: as in registration_latency.py")
     parser.add_argument("--applicant", default="aigerim", help="demo person key (server/demo_data.py)")

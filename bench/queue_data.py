@@ -35,18 +35,19 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _server import BenchError, asyncpg_dsn, require_local  # noqa: E402
+from _server import BenchError, asyncpg_dsn, require_local
 
-from server.demo_data import DEPARTMENTS  # noqa: E402
-from server.domain import iin as iin_rules  # noqa: E402
-from server.models import Department  # noqa: E402
+from server.demo_data import DEPARTMENTS
+from server.domain import iin as iin_rules
+from server.models import Department
 
 CREATED_VIA = "bench:queue_data"
 
@@ -62,15 +63,45 @@ MEAN_DAYS_BIRTH_TO_REGISTRATION = 120
 # columns: those with a database default (or nullable) need nothing; the others must be
 # listed here (the load refuses otherwise). Columns listed but absent are left out.
 APPLICATION_COLUMNS = (
-    "id", "public_id", "department_id", "state", "step", "applicant_iin", "child_iin",
-    "child_birth_date", "cohort", "group_language", "desired_start", "any_kindergarten",
-    "notify_channel", "notify_language", "benefit_class", "active_key", "registration_number",
-    "confirmed_at", "registered_at", "batch_id", "created_via", "version", "created_at", "updated_at",
+    "id",
+    "public_id",
+    "department_id",
+    "state",
+    "step",
+    "applicant_iin",
+    "child_iin",
+    "child_birth_date",
+    "cohort",
+    "group_language",
+    "desired_start",
+    "any_kindergarten",
+    "notify_channel",
+    "notify_language",
+    "benefit_class",
+    "active_key",
+    "registration_number",
+    "confirmed_at",
+    "registered_at",
+    "batch_id",
+    "created_via",
+    "version",
+    "created_at",
+    "updated_at",
     "search_names",
 )
 
-SURNAMES = ["Абенов", "Жаксыбеков", "Нургалиев", "Сапаров", "Тулегенов", "Омаров", "Касымов", "Ермеков",
-            "Искаков", "Бекмуханов"]
+SURNAMES = [
+    "Абенов",
+    "Жаксыбеков",
+    "Нургалиев",
+    "Сапаров",
+    "Тулегенов",
+    "Омаров",
+    "Касымов",
+    "Ермеков",
+    "Искаков",
+    "Бекмуханов",
+]
 BOYS = ["Алихан", "Нурислам", "Амир", "Ернур", "Мирас", "Санжар", "Бекзат", "Рамазан", "Айбар", "Тамерлан"]
 GIRLS = ["Айлин", "Аяла", "Томирис", "Инкар", "Раяна", "Аделя", "Амина", "Камила", "Сафия", "Жасмин"]
 MEN = ["Ерлан", "Нурсултан", "Данияр", "Асхат", "Бауыржан", "Серик", "Талгат", "Арман", "Марат", "Ержан"]
@@ -167,7 +198,7 @@ def draw_children(count: int, seed: int, today: date, now_us: int) -> list[Child
     """Draws `count` children, families of one and a few families of twins."""
     rng = random.Random(seed)
     iins = IinMaker()
-    department_of = Picker({index: share for index, share in enumerate(DEPARTMENT_SHARES.values())})
+    department_of = Picker(dict(enumerate(DEPARTMENT_SHARES.values())))
     age_of = Picker(dict(enumerate(AGE_SHARES)))
     class_of = Picker(CLASS_SHARES)
     latest_us = now_us - 3_600_000_000  # everyone confirmed at least an hour ago
@@ -195,16 +226,18 @@ def draw_children(count: int, seed: int, today: date, now_us: int) -> list[Child
         confirmed_us = born_us + MICROS_PER_DAY // 2 + delay_us
         twins = rng.random() < TWIN_FAMILY_SHARE and count - len(children) >= 2
         for member in range(2 if twins else 1):
-            children.append(Child(
-                confirmed_us=confirmed_us + member * rng.randrange(60_000_000, 600_000_000),
-                department=department,
-                born=born,
-                child_iin=iins.make(born, rng.random() < 0.5),
-                applicant_iin=applicant_iin,
-                benefit_class=benefit_class,
-                suspended=suspended,
-                family=family if twins else -1,
-            ))
+            children.append(
+                Child(
+                    confirmed_us=confirmed_us + member * rng.randrange(60_000_000, 600_000_000),
+                    department=department,
+                    born=born,
+                    child_iin=iins.make(born, rng.random() < 0.5),
+                    applicant_iin=applicant_iin,
+                    benefit_class=benefit_class,
+                    suspended=suspended,
+                    family=family if twins else -1,
+                )
+            )
     return children
 
 
@@ -223,7 +256,9 @@ class YearIn:
 
 
 def application_rows(
-    children: list[Child], departments: list[tuple[int, str, str]], seed: int,
+    children: list[Child],
+    departments: list[tuple[int, str, str]],
+    seed: int,
     sequences: dict[tuple[int, int], int],
 ) -> Iterator[tuple[Any, ...]]:
     """The COPY rows, in registration order; ids 1..N. Fills `sequences` with the last
@@ -283,7 +318,11 @@ def registry_record(child: Child) -> dict[str, Any]:
         "patronymic": "",
         "birth_date": child.born.isoformat(),
         "sex": "M" if male else "F",
-        "document": {"kind": "birth_certificate", "number": "BC" + child.child_iin[-9:], "issued": child.born.isoformat()},
+        "document": {
+            "kind": "birth_certificate",
+            "number": "BC" + child.child_iin[-9:],
+            "issued": child.born.isoformat(),
+        },
         "benefits": [],
         "children": [],
     }
@@ -312,7 +351,8 @@ async def _ensure_departments(connection: Any) -> list[tuple[int, str, str]]:
     """[(id, code, timezone)] in DEPARTMENT_SHARES order; creates missing ones with the
     model's default settings."""
     defaults = {
-        name: f.default for name, f in Department._meta.fields_map.items()
+        name: f.default
+        for name, f in Department._meta.fields_map.items()
         if name not in ("id", "code", "name_kk", "name_ru", "name_en") and f.default is not None
     }
     names = {code: (kk, ru, en) for code, kk, ru, en in DEPARTMENTS}
@@ -325,7 +365,11 @@ async def _ensure_departments(connection: Any) -> list[tuple[int, str, str]]:
             marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
             row = await connection.fetchrow(
                 f"INSERT INTO department ({', '.join(columns)}) VALUES ({marks}) RETURNING id, timezone",
-                code, kk, ru, en, *defaults.values(),
+                code,
+                kk,
+                ru,
+                en,
+                *defaults.values(),
             )
         result.append((row["id"], code, row["timezone"]))
     return result
@@ -352,15 +396,32 @@ async def insert_submitted(
     child_iin = await _unused_iin(connection, "child_iin", born, male=True)
     applicant_iin = await _unused_iin(connection, "applicant_iin", date(1990, 5, 5), male=False)
     now = datetime.now(UTC)
-    values = dict(
-        public_id=uuid.uuid4(), department_id=department_id, state="submitted", step="notifications",
-        applicant_iin=applicant_iin, child_iin=child_iin, child_birth_date=born, cohort=born.year,
-        group_language="kk", desired_start=date(born.year + 3, 9, 1), any_kindergarten=False,
-        notify_channel="sms", notify_language="kk", benefit_class=benefit_class,
-        active_key=f"{department_id}:{child_iin}", registration_number=None, confirmed_at=now,
-        registered_at=None, batch_id=None, created_via=created_via, version=1, created_at=now, updated_at=now,
-        search_names=search_names(applicant_iin, child_iin),
-    )
+    values = {
+        "public_id": uuid.uuid4(),
+        "department_id": department_id,
+        "state": "submitted",
+        "step": "notifications",
+        "applicant_iin": applicant_iin,
+        "child_iin": child_iin,
+        "child_birth_date": born,
+        "cohort": born.year,
+        "group_language": "kk",
+        "desired_start": date(born.year + 3, 9, 1),
+        "any_kindergarten": False,
+        "notify_channel": "sms",
+        "notify_language": "kk",
+        "benefit_class": benefit_class,
+        "active_key": f"{department_id}:{child_iin}",
+        "registration_number": None,
+        "confirmed_at": now,
+        "registered_at": None,
+        "batch_id": None,
+        "created_via": created_via,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+        "search_names": search_names(applicant_iin, child_iin),
+    }
     row = {column: values[column] for column in await application_columns(connection) if column in values}
     marks = ", ".join(f"${i}" for i in range(1, len(row) + 1))
     async with connection.transaction():
@@ -370,7 +431,9 @@ async def insert_submitted(
         await connection.execute(
             "INSERT INTO contact (application_id, kind, value, rank, confirmed_at, created_at) "
             "VALUES ($1, 'phone', $2, 1, $3, $3)",
-            application_id, phone, now,
+            application_id,
+            phone,
+            now,
         )
     return application_id
 
@@ -427,7 +490,8 @@ async def load(
         picked = rng.sample(queued, min(sample, len(queued)))
         fetched = datetime.now(UTC)
         await connection.copy_records_to_table(
-            "registry_record", columns=("iin", "data", "fetched_at"),
+            "registry_record",
+            columns=("iin", "data", "fetched_at"),
             records=((c.child_iin, json.dumps(registry_record(c), ensure_ascii=False), fetched) for c in picked),
         )
         report.sample = [c.child_iin for c in picked]
@@ -473,12 +537,16 @@ def describe(report: LoadReport) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", required=True,
-                        help="a migrated, empty Kezek database on 127.0.0.1, e.g. postgres://127.0.0.1:5432/kezek_big")
+    parser.add_argument(
+        "--database-url",
+        required=True,
+        help="a migrated, empty Kezek database on 127.0.0.1, e.g. postgres://127.0.0.1:5432/kezek_big",
+    )
     parser.add_argument("-n", "--count", type=int, default=1_000_000, help="applications (1,000,000)")
     parser.add_argument("--seed", type=int, default=2026, help="random seed (2026)")
-    parser.add_argument("--sample", type=int, default=20_000,
-                        help="queued children given a registry record, for lookups (20,000)")
+    parser.add_argument(
+        "--sample", type=int, default=20_000, help="queued children given a registry record, for lookups (20,000)"
+    )
     parser.add_argument("--sample-file", type=Path, help="write the sample's child IINs there, one a line")
     parser.add_argument("--no-vacuum", action="store_true", help="skip VACUUM (ANALYZE) after the load")
     args = parser.parse_args(argv)
@@ -486,8 +554,9 @@ def main(argv: list[str] | None = None) -> int:
         print("queue_data.py loads PostgreSQL only", file=sys.stderr)
         return 2
     try:
-        report = asyncio.run(load(args.database_url, args.count, seed=args.seed, sample=args.sample,
-                                  vacuum=not args.no_vacuum))
+        report = asyncio.run(
+            load(args.database_url, args.count, seed=args.seed, sample=args.sample, vacuum=not args.no_vacuum)
+        )
     except BenchError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2

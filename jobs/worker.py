@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from arq import Retry, cron
 from arq.worker import Worker, func
@@ -32,7 +32,7 @@ def backoff(tries: int) -> float:
 async def register_application(ctx: dict[str, Any], application_id: int) -> str | None:
     try:
         application = await registration.register(application_id)
-    except Exception as exc:  # noqa: BLE001 - a database hiccup: try again later
+    except Exception as exc:
         log.warning("registration of %s failed (%s: %s); retrying", application_id, type(exc).__name__, exc)
         raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
     return application.registration_number if application else None
@@ -43,7 +43,7 @@ async def refresh_queue(ctx: dict[str, Any], department_id: int, cohort: int) ->
     how many changes it reflected."""
     try:
         rounds = await queue.refresh_until_settled(department_id, cohort)
-    except Exception as exc:  # noqa: BLE001 - a database hiccup: try again later
+    except Exception as exc:
         log.warning("queue refresh %s/%s failed (%s: %s); retrying", department_id, cohort, type(exc).__name__, exc)
         raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
     return sum(r.changes for r in rounds)
@@ -63,7 +63,7 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Re-enqueues work a lost enqueue or a dead worker left behind (jobs de-duplicate)."""
-    cutoff = datetime.now(timezone.utc) - timedelta(seconds=10)
+    cutoff = datetime.now(UTC) - timedelta(seconds=10)
     submitted = await Application.filter(state="submitted", confirmed_at__lt=cutoff).values_list("id", flat=True)
     for application_id in submitted:
         await jobs.enqueue("register_application", application_id, job_id=jobs.register_job_id(application_id))
@@ -90,8 +90,8 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     # keep_result=0: a finished refresh frees its job id at once, so the next change of
     # the cohort can queue the next refresh.
-    functions = [register_application, deliver_notification, func(refresh_queue, keep_result=0)]
-    cron_jobs = [cron(sweep, second={0, 10, 20, 30, 40, 50}, run_at_startup=True)]
+    functions: ClassVar = [register_application, deliver_notification, func(refresh_queue, keep_result=0)]
+    cron_jobs: ClassVar = [cron(sweep, second={0, 10, 20, 30, 40, 50}, run_at_startup=True)]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = MAX_TRIES
@@ -103,9 +103,7 @@ class WorkerSettings:
 
 def build_worker(settings: Settings) -> Worker:
     """A worker configured by WorkerSettings (the one place its options live)."""
-    options = {
-        name: value for name, value in vars(WorkerSettings).items() if not name.startswith("_")
-    }
+    options = {name: value for name, value in vars(WorkerSettings).items() if not name.startswith("_")}
     return Worker(**options, redis_settings=redis_settings(settings), ctx={"settings": settings})
 
 

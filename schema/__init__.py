@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -12,7 +13,6 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as depth_rule
-from graphql import GraphQLError
 
 from schema.mutations import Mutation
 from schema.queries import Query

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -35,7 +36,10 @@ from views.security import cross_site
 log = logging.getLogger("kezek.app")
 
 SECURITY_HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    ),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -113,7 +117,9 @@ class GraphQLGuard:
         if scope["type"] == "http":
             request = Request(scope)
             if request.method == "POST" and "authorization" not in request.headers and cross_site(request):
-                await JSONResponse({"errors": [{"message": "Cross-site request refused."}]}, status_code=403)(scope, receive, send)
+                await JSONResponse({"errors": [{"message": "Cross-site request refused."}]}, status_code=403)(
+                    scope, receive, send
+                )
                 return
         await self.app(scope, receive, send)
 
@@ -137,7 +143,9 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
                 runtime.install(None)
                 await close_db()
 
-    graphql_app = KezekGraphQL(schema, graphql_ide="graphiql" if not settings.production else None, multipart_uploads_enabled=True)
+    graphql_app = KezekGraphQL(
+        schema, graphql_ide="graphiql" if not settings.production else None, multipart_uploads_enabled=True
+    )
     routes = [
         Route("/", pages.home),
         Route("/lang/{code}", pages.language),

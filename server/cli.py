@@ -74,13 +74,23 @@ def _web() -> None:
     if settings.web_workers > 1:
         # Several processes: uvicorn imports the app factory in each of them.
         uvicorn.run(
-            "server.app:create_app", factory=True, workers=settings.web_workers, http=NoDelayH11Protocol,
-            host=settings.host, port=settings.port, proxy_headers=False, log_config=None,
+            "server.app:create_app",
+            factory=True,
+            workers=settings.web_workers,
+            http=NoDelayH11Protocol,
+            host=settings.host,
+            port=settings.port,
+            proxy_headers=False,
+            log_config=None,
         )
         return
     uvicorn.run(
-        create_app(settings), http=NoDelayH11Protocol, host=settings.host, port=settings.port,
-        proxy_headers=False, log_config=None,
+        create_app(settings),
+        http=NoDelayH11Protocol,
+        host=settings.host,
+        port=settings.port,
+        proxy_headers=False,
+        log_config=None,
     )
 
 
@@ -108,15 +118,21 @@ def _print_demo(settings) -> None:
     print(f"  Kezek is running at {settings.base_url}")
     print(f"  One-time passwords and messages: {settings.base_url}/dev/outbox")
     print()
-    print("  Demo IINs (applicant → child: what it shows). Any two Kazakhstan mobile numbers work, e.g. +7 701 111 2233 and +7 707 444 5566.")
+    print(
+        "  Demo IINs (applicant → child: what it shows). Any two Kazakhstan mobile numbers work, e.g. +7 701 111 2233 and +7 707 444 5566."
+    )
     for parent, child, what in DEMO_LINES:
         note = what.format(**{key: person.iin for key, person in BY_KEY.items()})
         print(f"    {BY_KEY[parent].iin} → {BY_KEY[child].iin}  {note}")
     print()
     print(f"  A child's place in the queue, without logging in: {settings.base_url}/queue")
-    print(f"    {BY_KEY['adil'].iin}  queued in Astana; a priority application registered after it moved it back, and the page says why")
+    print(
+        f"    {BY_KEY['adil'].iin}  queued in Astana; a priority application registered after it moved it back, and the page says why"
+    )
     print(f"  The parent's cabinet: {settings.base_url}/cabinet  ({BY_KEY['asel'].iin} with +7 701 555 0000)")
-    print(f"  The staff back-office: {settings.base_url}/staff  (first: .venv/bin/kezek staff create NAME --role operator --department AST)")
+    print(
+        f"  The staff back-office: {settings.base_url}/staff  (first: .venv/bin/kezek staff create NAME --role operator --department AST)"
+    )
     print()
 
 
@@ -166,6 +182,7 @@ def _run() -> None:
     code = web.returncode or worker.returncode or 0
     sys.exit(0 if stopping else code)
 
+
 def _staff(args: argparse.Namespace) -> None:
     """kezek staff create|password|disable|enable|list: accounts of the back-office."""
     import getpass
@@ -184,7 +201,9 @@ def _staff(args: argparse.Namespace) -> None:
 
     async def act() -> str:
         if args.action == "create":
-            account = await staff.create(args.username, args.name or args.username, args.role, args.department, password())
+            account = await staff.create(
+                args.username, args.name or args.username, args.role, args.department, password()
+            )
             return f"created {account.username} ({account.role}, department {args.department.upper()})"
         if args.action == "password":
             await staff.set_password(args.username, password())
@@ -193,9 +212,13 @@ def _staff(args: argparse.Namespace) -> None:
             await staff.set_active(args.username, args.action == "enable")
             return f"{args.username} {args.action}d"
         rows = await StaffAccount.all().order_by("username").prefetch_related("department")
-        return "\n".join(
-            f"{a.username}\t{a.role}\t{a.department.code}\t{'active' if a.active else 'disabled'}\t{a.full_name}" for a in rows
-        ) or "no staff accounts"
+        return (
+            "\n".join(
+                f"{a.username}\t{a.role}\t{a.department.code}\t{'active' if a.active else 'disabled'}\t{a.full_name}"
+                for a in rows
+            )
+            or "no staff accounts"
+        )
 
     try:
         print(asyncio.run(_with_runtime(act)))
@@ -212,8 +235,10 @@ def _queue_refresh() -> None:
     started = time.perf_counter()
     done = asyncio.run(_with_runtime(queue.refresh_all))
     for r in done:
-        print(f"department {r.department_id} cohort {r.cohort}: {r.counted} numbered, {r.written} written, "
-              f"{r.removed} removed, {r.explained} explained, {r.seconds:.2f} s")
+        print(
+            f"department {r.department_id} cohort {r.cohort}: {r.counted} numbered, {r.written} written, "
+            f"{r.removed} removed, {r.explained} explained, {r.seconds:.2f} s"
+        )
     print(f"{len(done)} cohorts refreshed in {time.perf_counter() - started:.2f} s")
 
 

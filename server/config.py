@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,7 +84,7 @@ def tortoise_config(database_url: str) -> dict:
     if database_url.startswith("sqlite://"):
         connection = {
             "engine": "server.sqlite_backend",
-            "credentials": {"file_path": database_url[len("sqlite://"):], "busy_timeout": 15000},
+            "credentials": {"file_path": database_url[len("sqlite://") :], "busy_timeout": 15000},
         }
     return {
         "connections": {"default": connection},
@@ -174,6 +174,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 # For the `tortoise` command line (makemigrations / migrate).
-TORTOISE_ORM = tortoise_config(
-    os.environ.get("DATABASE_URL", "") or f"sqlite://{ROOT / 'var' / 'kezek.sqlite3'}"
-)
+TORTOISE_ORM = tortoise_config(os.environ.get("DATABASE_URL", "") or f"sqlite://{ROOT / 'var' / 'kezek.sqlite3'}")

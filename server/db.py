@@ -38,7 +38,7 @@ async def ping() -> bool:
     try:
         await connections.get("default").execute_query("SELECT 1")
         return True
-    except Exception:  # noqa: BLE001 - health check reports, never raises
+    except Exception:
         return False
 
 

@@ -32,7 +32,7 @@ class Person:
     iin: str = ""
     note: str = ""
 
-    def registry_json(self, by_key: dict[str, "Person"]) -> dict:
+    def registry_json(self, by_key: dict[str, Person]) -> dict:
         adult = (date(2026, 1, 1) - self.born).days > 18 * 365
         return {
             "iin": self.iin,
@@ -44,14 +44,10 @@ class Person:
             "document": {
                 "kind": "id_card" if adult else "birth_certificate",
                 "number": f"{'0' if adult else 'BC'}{self.iin[-9:]}",
-                "issued": date(max(self.born.year, 2015), 1, 15).isoformat()
-                if adult
-                else self.born.isoformat(),
+                "issued": date(max(self.born.year, 2015), 1, 15).isoformat() if adult else self.born.isoformat(),
             },
             "benefits": list(self.benefits),
-            "children": [
-                {"iin": by_key[child].iin, "relation": relation} for child, relation in self.children
-            ],
+            "children": [{"iin": by_key[child].iin, "relation": relation} for child, relation in self.children],
         }
 
 
@@ -64,84 +60,245 @@ def _people() -> list[Person]:
         return person
 
     # 1. The plain case: a mother and her daughter.
-    add("aigerim", "Серикова", "Айгерим", "Нурлановна", date(1993, 4, 12), False,
-        children=[("dana", "parent")], note="applicant: a mother; her daughter has no benefit")
-    add("dana", "Серикова", "Дана", "Ерлановна", date(2022, 3, 15), False,
-        note="child, born 2022: the plain case")
+    add(
+        "aigerim",
+        "Серикова",
+        "Айгерим",
+        "Нурлановна",
+        date(1993, 4, 12),
+        False,
+        children=[("dana", "parent")],
+        note="applicant: a mother; her daughter has no benefit",
+    )
+    add("dana", "Серикова", "Дана", "Ерлановна", date(2022, 3, 15), False, note="child, born 2022: the plain case")
     # 2. Twins.
-    add("marat", "Ахметов", "Марат", "Кайратович", date(1990, 8, 2), True,
-        children=[("alikhan", "parent"), ("aruzhan", "parent")], note="applicant: father of twins")
+    add(
+        "marat",
+        "Ахметов",
+        "Марат",
+        "Кайратович",
+        date(1990, 8, 2),
+        True,
+        children=[("alikhan", "parent"), ("aruzhan", "parent")],
+        note="applicant: father of twins",
+    )
     add("alikhan", "Ахметов", "Алихан", "Маратович", date(2023, 5, 10), True, note="twin")
     add("aruzhan", "Ахметова", "Аружан", "Маратовна", date(2023, 5, 10), False, note="twin")
     # 3. Large family (registry-backed priority benefit).
-    add("gulnara", "Жумабаева", "Гульнара", "Сериковна", date(1988, 1, 20), False,
-        benefits=["LARGE_FAMILY"], children=[("yerasyl", "parent")],
-        note="applicant: mother of a large family")
-    add("yerasyl", "Жумабаев", "Ерасыл", "Бауыржанович", date(2022, 9, 1), True,
-        benefits=["LARGE_FAMILY"], note="child with the LARGE_FAMILY benefit from the registry")
+    add(
+        "gulnara",
+        "Жумабаева",
+        "Гульнара",
+        "Сериковна",
+        date(1988, 1, 20),
+        False,
+        benefits=["LARGE_FAMILY"],
+        children=[("yerasyl", "parent")],
+        note="applicant: mother of a large family",
+    )
+    add(
+        "yerasyl",
+        "Жумабаев",
+        "Ерасыл",
+        "Бауыржанович",
+        date(2022, 9, 1),
+        True,
+        benefits=["LARGE_FAMILY"],
+        note="child with the LARGE_FAMILY benefit from the registry",
+    )
     # 4. Disabled parent.
-    add("bolat", "Касымов", "Болат", "Ержанович", date(1985, 11, 30), True,
-        benefits=["DISABLED_PARENT"], children=[("amina", "parent")],
-        note="applicant with a disability (DISABLED_PARENT)")
+    add(
+        "bolat",
+        "Касымов",
+        "Болат",
+        "Ержанович",
+        date(1985, 11, 30),
+        True,
+        benefits=["DISABLED_PARENT"],
+        children=[("amina", "parent")],
+        note="applicant with a disability (DISABLED_PARENT)",
+    )
     add("amina", "Касымова", "Амина", "Болатовна", date(2023, 2, 14), False, note="child")
     # 5. Guardian of a child without parental care.
-    add("saule", "Омарова", "Сауле", "Ахметовна", date(1979, 6, 5), False,
-        children=[("timur", "guardian")], note="applicant: a guardian")
-    add("timur", "Омаров", "Тимур", "Русланович", date(2021, 12, 24), True,
-        benefits=["NO_PARENTAL_CARE"], note="child left without parental care")
+    add(
+        "saule",
+        "Омарова",
+        "Сауле",
+        "Ахметовна",
+        date(1979, 6, 5),
+        False,
+        children=[("timur", "guardian")],
+        note="applicant: a guardian",
+    )
+    add(
+        "timur",
+        "Омаров",
+        "Тимур",
+        "Русланович",
+        date(2021, 12, 24),
+        True,
+        benefits=["NO_PARENTAL_CARE"],
+        note="child left without parental care",
+    )
     # 6. Orphan with a guardian.
-    add("nurlan", "Беков", "Нурлан", "Асетович", date(1975, 3, 3), True,
-        children=[("madina", "guardian")], note="applicant: guardian of an orphan")
-    add("madina", "Бекова", "Мадина", "Даниярқызы", date(2022, 7, 19), False,
-        benefits=["ORPHAN"], note="orphan")
+    add(
+        "nurlan",
+        "Беков",
+        "Нурлан",
+        "Асетович",
+        date(1975, 3, 3),
+        True,
+        children=[("madina", "guardian")],
+        note="applicant: guardian of an orphan",
+    )
+    add("madina", "Бекова", "Мадина", "Даниярқызы", date(2022, 7, 19), False, benefits=["ORPHAN"], note="orphan")
     # 7. Special educational needs.
-    add("zhanar", "Тулегенова", "Жанар", "Маратовна", date(1991, 10, 10), False,
-        children=[("arman", "parent")], note="applicant")
-    add("arman", "Тулегенов", "Арман", "Асқарұлы", date(2021, 12, 1), True,
-        benefits=["SPECIAL_NEEDS"], note="child with special educational needs")
+    add(
+        "zhanar",
+        "Тулегенова",
+        "Жанар",
+        "Маратовна",
+        date(1991, 10, 10),
+        False,
+        children=[("arman", "parent")],
+        note="applicant",
+    )
+    add(
+        "arman",
+        "Тулегенов",
+        "Арман",
+        "Асқарұлы",
+        date(2021, 12, 1),
+        True,
+        benefits=["SPECIAL_NEEDS"],
+        note="child with special educational needs",
+    )
     # 8. Family raising a disabled child.
-    add("kairat", "Нуриев", "Кайрат", "Болатович", date(1987, 5, 25), True,
-        benefits=["DISABLED_SIBLING"], children=[("sofia", "parent")],
-        note="applicant raising a disabled child")
-    add("sofia", "Нуриева", "София", "Кайратовна", date(2024, 4, 4), False,
-        benefits=["DISABLED_SIBLING"], note="child")
+    add(
+        "kairat",
+        "Нуриев",
+        "Кайрат",
+        "Болатович",
+        date(1987, 5, 25),
+        True,
+        benefits=["DISABLED_SIBLING"],
+        children=[("sofia", "parent")],
+        note="applicant raising a disabled child",
+    )
+    add("sofia", "Нуриева", "София", "Кайратовна", date(2024, 4, 4), False, benefits=["DISABLED_SIBLING"], note="child")
     # 9. A child too old for the queue.
-    add("erlan", "Садыков", "Ерлан", "Нурланович", date(1986, 2, 2), True,
-        children=[("dias", "parent")], note="applicant whose child is too old")
-    add("dias", "Садыков", "Диас", "Ерланович", date(2019, 6, 1), True,
-        note="child born 2019: too old (R6)")
+    add(
+        "erlan",
+        "Садыков",
+        "Ерлан",
+        "Нурланович",
+        date(1986, 2, 2),
+        True,
+        children=[("dias", "parent")],
+        note="applicant whose child is too old",
+    )
+    add("dias", "Садыков", "Диас", "Ерланович", date(2019, 6, 1), True, note="child born 2019: too old (R6)")
     # 10. A child already in the queue.
-    add("asel", "Исаева", "Асель", "Тимуровна", date(1994, 9, 9), False,
-        children=[("adil", "parent")], note="applicant whose child is already queued")
-    add("adil", "Исаев", "Адиль", "Жанибекович", date(2022, 1, 30), True,
-        note="child already queued in Astana (R5)")
+    add(
+        "asel",
+        "Исаева",
+        "Асель",
+        "Тимуровна",
+        date(1994, 9, 9),
+        False,
+        children=[("adil", "parent")],
+        note="applicant whose child is already queued",
+    )
+    add("adil", "Исаев", "Адиль", "Жанибекович", date(2022, 1, 30), True, note="child already queued in Astana (R5)")
     # 11. A teacher (document-backed priority benefit).
-    add("ainur", "Мухамедова", "Айнур", "Сабитовна", date(1990, 12, 12), False,
-        children=[("kamila", "parent")], note="applicant: a teacher (claims TEACHER_PARENT)")
+    add(
+        "ainur",
+        "Мухамедова",
+        "Айнур",
+        "Сабитовна",
+        date(1990, 12, 12),
+        False,
+        children=[("kamila", "parent")],
+        note="applicant: a teacher (claims TEACHER_PARENT)",
+    )
     add("kamila", "Мухамедова", "Камила", "Даулетовна", date(2023, 8, 8), False, note="child")
     # 12. A serviceman (document-backed extraordinary benefit).
-    add("daulet", "Ержанов", "Даулет", "Серикович", date(1989, 7, 7), True,
-        children=[("ali", "parent")], note="applicant: a serviceman (claims MILITARY)")
-    add("ali", "Ержанов", "Али", "Даулетович", date(2022, 11, 3), True,
-        note="child")
+    add(
+        "daulet",
+        "Ержанов",
+        "Даулет",
+        "Серикович",
+        date(1989, 7, 7),
+        True,
+        children=[("ali", "parent")],
+        note="applicant: a serviceman (claims MILITARY)",
+    )
+    add("ali", "Ержанов", "Али", "Даулетович", date(2022, 11, 3), True, note="child")
     # 13. Someone who is not the child's representative.
-    add("yerzhan", "Абенов", "Ержан", "Талгатович", date(1992, 3, 3), True,
-        note="adult with no children: not a representative (R4)")
+    add(
+        "yerzhan",
+        "Абенов",
+        "Ержан",
+        "Талгатович",
+        date(1992, 3, 3),
+        True,
+        note="adult with no children: not a representative (R4)",
+    )
 
     # Families already in the queue, so queue numbers mean something.
-    mothers = ["Айжан", "Динара", "Гаухар", "Мадина", "Жулдыз", "Салтанат", "Лаура", "Карлыгаш",
-               "Назира", "Томирис", "Жибек", "Алия", "Индира"]
-    kids = [("Нұрислам", True), ("Айлин", False), ("Ерназар", True), ("Инкар", False),
-            ("Амир", True), ("Аяла", False), ("Әлихан", True), ("Томирис", False),
-            ("Бекзат", True), ("Раяна", False), ("Санжар", True), ("Аделя", False),
-            ("Мирас", True)]
-    for n, (mother, (kid, boy)) in enumerate(zip(mothers, kids)):
+    mothers = [
+        "Айжан",
+        "Динара",
+        "Гаухар",
+        "Мадина",
+        "Жулдыз",
+        "Салтанат",
+        "Лаура",
+        "Карлыгаш",
+        "Назира",
+        "Томирис",
+        "Жибек",
+        "Алия",
+        "Индира",
+    ]
+    kids = [
+        ("Нұрислам", True),
+        ("Айлин", False),
+        ("Ерназар", True),
+        ("Инкар", False),
+        ("Амир", True),
+        ("Аяла", False),
+        ("Әлихан", True),
+        ("Томирис", False),
+        ("Бекзат", True),
+        ("Раяна", False),
+        ("Санжар", True),
+        ("Аделя", False),
+        ("Мирас", True),
+    ]
+    for n, (mother, (kid, boy)) in enumerate(zip(mothers, kids, strict=False)):
         key_parent, key_child = f"q{n}p", f"q{n}c"
-        add(key_parent, "Каримова", mother, "Ермековна", date(1989 + n % 8, 1 + n % 12, 3 + n), False,
-            children=[(key_child, "parent")], note="queued family")
+        add(
+            key_parent,
+            "Каримова",
+            mother,
+            "Ермековна",
+            date(1989 + n % 8, 1 + n % 12, 3 + n),
+            False,
+            children=[(key_child, "parent")],
+            note="queued family",
+        )
         born = date(2021 + n % 4, 1 + (n * 5) % 12, 2 + n)
-        add(key_child, "Каримов" if boy else "Каримова", kid, "", born, boy,
-            benefits=["LARGE_FAMILY"] if n % 5 == 0 else [], note="queued child")
+        add(
+            key_child,
+            "Каримов" if boy else "Каримова",
+            kid,
+            "",
+            born,
+            boy,
+            benefits=["LARGE_FAMILY"] if n % 5 == 0 else [],
+            note="queued child",
+        )
     return p
 
 
@@ -157,22 +314,36 @@ BY_KEY = {person.key: person for person in PEOPLE}
 REGISTRY = {person.iin: person.registry_json(BY_KEY) for person in PEOPLE}
 
 # Applications seeded already queued: (department code, applicant key, child key).
-QUEUED = [("AST", "asel", "adil")] + [
-    ("AST" if n % 3 else "ALA", f"q{n}p", f"q{n}c") for n in range(13)
-]
+QUEUED = [("AST", "asel", "adil")] + [("AST" if n % 3 else "ALA", f"q{n}p", f"q{n}c") for n in range(13)]
 
 DEPARTMENTS = [
-    ("AST", "Астана қаласының білім басқармасы", "Управление образования города Астаны",
-     "Astana City Education Department"),
-    ("ALA", "Алматы қаласының білім басқармасы", "Управление образования города Алматы",
-     "Almaty City Education Department"),
+    (
+        "AST",
+        "Астана қаласының білім басқармасы",
+        "Управление образования города Астаны",
+        "Astana City Education Department",
+    ),
+    (
+        "ALA",
+        "Алматы қаласының білім басқармасы",
+        "Управление образования города Алматы",
+        "Almaty City Education Department",
+    ),
 ]
 
 _GARDEN_NAMES = [
-    ("Балапан", "Balapan"), ("Ақбота", "Akbota"), ("Күншуақ", "Kunshuak"),
-    ("Айгөлек", "Aigolek"), ("Болашақ", "Bolashak"), ("Еркетай", "Erketai"),
-    ("Қарлығаш", "Karlygash"), ("Шұғыла", "Shugyla"), ("Жұлдыз", "Zhuldyz"),
-    ("Ертөстік", "Ertostik"), ("Бөбек", "Bobek"), ("Нұрай", "Nurai"),
+    ("Балапан", "Balapan"),
+    ("Ақбота", "Akbota"),
+    ("Күншуақ", "Kunshuak"),
+    ("Айгөлек", "Aigolek"),
+    ("Болашақ", "Bolashak"),
+    ("Еркетай", "Erketai"),
+    ("Қарлығаш", "Karlygash"),
+    ("Шұғыла", "Shugyla"),
+    ("Жұлдыз", "Zhuldyz"),
+    ("Ертөстік", "Ertostik"),
+    ("Бөбек", "Bobek"),
+    ("Нұрай", "Nurai"),
 ]
 
 
@@ -193,32 +364,68 @@ def kindergartens(department_code: str) -> list[dict]:
 
 
 BENEFIT_CATEGORIES = [
-    ("MILITARY", "extraordinary", "document", 30,
-     "Әскери қызметшінің немесе арнаулы мемлекеттік орган қызметкерінің (оның ішінде қызмет кезінде қаза тапқан, хабарсыз кеткен) баласы",
-     "Ребёнок военнослужащего или сотрудника специального государственного органа, в том числе погибшего, умершего или пропавшего без вести при исполнении",
-     "Child of a military serviceman or of an employee of a special state body, including one who died, perished or went missing in service"),
-    ("SPECIAL_NEEDS", "priority", "registry", None,
-     "Ерекше білім беру қажеттіліктері бар бала",
-     "Ребёнок с особыми образовательными потребностями",
-     "Child with special educational needs"),
-    ("DISABLED_PARENT", "priority", "registry", None,
-     "Заңды өкілі мүгедектігі бар адам болып табылатын бала",
-     "Ребёнок, законный представитель которого является лицом с инвалидностью",
-     "Child whose legal representative is disabled"),
-    ("NO_PARENTAL_CARE", "priority", "registry", None,
-     "Ата-анасының қамқорлығынсыз қалған бала",
-     "Ребёнок, оставшийся без попечения родителей",
-     "Child left without parental care"),
-    ("ORPHAN", "priority", "registry", None,
-     "Жетім бала", "Ребёнок-сирота", "Orphan"),
-    ("LARGE_FAMILY", "priority", "registry", None,
-     "Көпбалалы отбасының баласы", "Ребёнок из многодетной семьи", "Child from a large family"),
-    ("DISABLED_SIBLING", "priority", "registry", None,
-     "Мүгедектігі бар баланы тәрбиелеп отырған отбасының баласы",
-     "Ребёнок из семьи, воспитывающей ребёнка с инвалидностью",
-     "Child from a family raising a disabled child"),
-    ("TEACHER_PARENT", "priority", "document", 30,
-     "Заңды өкілі педагог болып табылатын бала",
-     "Ребёнок, законный представитель которого является педагогом",
-     "Child whose legal representative is a teacher"),
+    (
+        "MILITARY",
+        "extraordinary",
+        "document",
+        30,
+        "Әскери қызметшінің немесе арнаулы мемлекеттік орган қызметкерінің (оның ішінде қызмет кезінде қаза тапқан, хабарсыз кеткен) баласы",
+        "Ребёнок военнослужащего или сотрудника специального государственного органа, в том числе погибшего, умершего или пропавшего без вести при исполнении",
+        "Child of a military serviceman or of an employee of a special state body, including one who died, perished or went missing in service",
+    ),
+    (
+        "SPECIAL_NEEDS",
+        "priority",
+        "registry",
+        None,
+        "Ерекше білім беру қажеттіліктері бар бала",
+        "Ребёнок с особыми образовательными потребностями",
+        "Child with special educational needs",
+    ),
+    (
+        "DISABLED_PARENT",
+        "priority",
+        "registry",
+        None,
+        "Заңды өкілі мүгедектігі бар адам болып табылатын бала",
+        "Ребёнок, законный представитель которого является лицом с инвалидностью",
+        "Child whose legal representative is disabled",
+    ),
+    (
+        "NO_PARENTAL_CARE",
+        "priority",
+        "registry",
+        None,
+        "Ата-анасының қамқорлығынсыз қалған бала",
+        "Ребёнок, оставшийся без попечения родителей",
+        "Child left without parental care",
+    ),
+    ("ORPHAN", "priority", "registry", None, "Жетім бала", "Ребёнок-сирота", "Orphan"),
+    (
+        "LARGE_FAMILY",
+        "priority",
+        "registry",
+        None,
+        "Көпбалалы отбасының баласы",
+        "Ребёнок из многодетной семьи",
+        "Child from a large family",
+    ),
+    (
+        "DISABLED_SIBLING",
+        "priority",
+        "registry",
+        None,
+        "Мүгедектігі бар баланы тәрбиелеп отырған отбасының баласы",
+        "Ребёнок из семьи, воспитывающей ребёнка с инвалидностью",
+        "Child from a family raising a disabled child",
+    ),
+    (
+        "TEACHER_PARENT",
+        "priority",
+        "document",
+        30,
+        "Заңды өкілі педагог болып табылатын бала",
+        "Ребёнок, законный представитель которого является педагогом",
+        "Child whose legal representative is a teacher",
+    ),
 ]

@@ -7,8 +7,10 @@ from server.i18n import N_, N_plural, gettext, ngettext
 # A message with plural forms names the parameter that counts.
 PLURALS: dict[str, tuple[tuple[str, str], str]] = {
     "child.too_old": (
-        N_plural("The child must be younger than %(years)s year on the day of applying.",
-                 "The child must be younger than %(years)s years on the day of applying."),
+        N_plural(
+            "The child must be younger than %(years)s year on the day of applying.",
+            "The child must be younger than %(years)s years on the day of applying.",
+        ),
         "years",
     ),
     "page.size": (
@@ -69,7 +71,9 @@ MESSAGES: dict[str, str] = {
     "staff.exists": N_("There is already an account with this username."),
     "staff.unknown": N_("There is no account with this username."),
     "staff.password_short": N_("The password must be at least %(min)s characters long."),
-    "edit.stale": N_("Someone changed this application while you were editing. The current value is shown: check it and change it again if needed."),
+    "edit.stale": N_(
+        "Someone changed this application while you were editing. The current value is shown: check it and change it again if needed."
+    ),
     "reason.required": N_("Give the reason for this change."),
     "contact.unknown": N_("This contact does not exist."),
     "filter.status": N_("Choose a status from the list."),

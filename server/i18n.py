@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import io
-from functools import lru_cache
+from functools import cache
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -21,7 +21,7 @@ LOCALES_DIR = ROOT / "locales"
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(language: str) -> NullTranslations:
     path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
     if not path.exists():

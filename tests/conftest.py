@@ -13,8 +13,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from tests.helpers import pg_admin, pg_url_with_database
 from tortoise import connections
 
 from server import runtime
@@ -22,6 +20,7 @@ from server.config import Settings, load_settings
 from server.db import close_db, init_db, migrate
 from server.gateways import build_gateways
 from server.redis import connect
+from tests.helpers import pg_admin, pg_url_with_database
 
 AUDIT_GUARD = importlib.import_module("server.migrations.0003_staff_backoffice").AUDIT_GUARD
 PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
@@ -48,7 +47,11 @@ def base_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     asyncio.run(migrate(settings))
     yield settings
     if PG_URL:
-        asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'))
+        asyncio.run(
+            pg_admin(
+                PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'
+            )
+        )
 
 
 @pytest.fixture
@@ -57,10 +60,27 @@ def on_postgres(base_settings: Settings) -> bool:
 
 
 TABLES = [
-    "audit_log", "staff_account", "queue_change", "cohort_change", "queue_entry", "queue_cohort",
-    "notification", "idempotency_key", "benefit_claim", "document", "preference", "contact",
-    "application_event", "application", "registration_sequence", "otp_challenge",
-    "integrator_token", "registry_record", "kindergarten", "benefit_category", "department",
+    "audit_log",
+    "staff_account",
+    "queue_change",
+    "cohort_change",
+    "queue_entry",
+    "queue_cohort",
+    "notification",
+    "idempotency_key",
+    "benefit_claim",
+    "document",
+    "preference",
+    "contact",
+    "application_event",
+    "application",
+    "registration_sequence",
+    "otp_challenge",
+    "integrator_token",
+    "registry_record",
+    "kindergarten",
+    "benefit_category",
+    "department",
 ]
 
 
@@ -70,7 +90,9 @@ async def _empty_tables(postgres: bool) -> None:
         await conn.execute_script(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE")
     else:
         # The append-only guard of the audit log, lifted for the clean-up only.
-        await conn.execute_script("DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete")
+        await conn.execute_script(
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete"
+        )
         for table in TABLES:
             await conn.execute_script(f"DELETE FROM {table}")
         await conn.execute_script("DELETE FROM sqlite_sequence")

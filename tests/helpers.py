@@ -42,8 +42,11 @@ async def pg_admin(url: str, sql: str) -> None:
 
     parts = urlsplit(url)
     conn = await asyncpg.connect(
-        host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
-        password=parts.password, database=parts.path.lstrip("/") or "postgres",
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password,
+        database=parts.path.lstrip("/") or "postgres",
     )
     try:
         await conn.execute(sql)
@@ -59,7 +62,12 @@ async def drain_jobs(redis) -> None:
     from jobs.worker import WorkerSettings
 
     worker = Worker(
-        functions=WorkerSettings.functions, redis_pool=redis, burst=True, poll_delay=0.01,
-        handle_signals=False, keep_result=WorkerSettings.keep_result, max_tries=WorkerSettings.max_tries,
+        functions=WorkerSettings.functions,
+        redis_pool=redis,
+        burst=True,
+        poll_delay=0.01,
+        handle_signals=False,
+        keep_result=WorkerSettings.keep_result,
+        max_tries=WorkerSettings.max_tries,
     )
     await worker.main()

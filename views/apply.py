@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from server.domain.journey import next_step, step_index
 from views import graphql
 from views.rendering import block, page
-from views.security import csrf_ok, csrf_failed
+from views.security import csrf_failed, csrf_ok
 
 URLS = {
     "start": "/apply/start",
@@ -69,8 +69,13 @@ async def resume(request: Request) -> Response:
 
 def _step_page(request: Request, step: str, template: str, status_code: int = 200, **extra: Any) -> Response:
     return page(
-        request, template, status_code=status_code, step=step,
-        step_number=PROGRESS.index(step) + 1, step_count=len(PROGRESS), **extra,
+        request,
+        template,
+        status_code=status_code,
+        step=step,
+        step_number=PROGRESS.index(step) + 1,
+        step_count=len(PROGRESS),
+        **extra,
     )
 
 
@@ -85,7 +90,9 @@ def _errors(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return payload.get("errors") or []
 
 
-async def _guard(request: Request, step: str, operation: str = "Draft", variables: dict | None = None) -> tuple[dict | None, Response | None]:
+async def _guard(
+    request: Request, step: str, operation: str = "Draft", variables: dict | None = None
+) -> tuple[dict | None, Response | None]:
     data = await graphql.run(request, "apply", operation, variables)
     draft = data.get("myDraft")
     if not _reachable(draft, step):
@@ -108,14 +115,31 @@ async def start(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("department", "applicant_iin", "phone")}
-        result = await graphql.run(request, "apply", "StartApplication", {
-            "input": {"departmentCode": values["department"], "applicantIin": values["applicant_iin"], "phone": values["phone"]}
-        })
+        result = await graphql.run(
+            request,
+            "apply",
+            "StartApplication",
+            {
+                "input": {
+                    "departmentCode": values["department"],
+                    "applicantIin": values["applicant_iin"],
+                    "phone": values["phone"],
+                }
+            },
+        )
         payload = result["startApplication"]
         if not _errors(payload):
             request.scope["session"]["ch1"] = payload["challengeId"]
             return redirect(URLS["phone1"])
-        return _step_page(request, "start", "apply/start.html", 422, departments=data["departments"], values=values, errors=_errors(payload))
+        return _step_page(
+            request,
+            "start",
+            "apply/start.html",
+            422,
+            departments=data["departments"],
+            values=values,
+            errors=_errors(payload),
+        )
     return _step_page(request, "start", "apply/start.html", departments=data["departments"], values=values)
 
 
@@ -143,17 +167,30 @@ async def phone(request: Request) -> Response:
                 session[f"ch{rank}"] = payload["challengeId"]
                 notice = "resent"
         else:
-            result = await graphql.run(request, "apply", "ConfirmPhone", {
-                "rank": rank, "challengeId": session.get(f"ch{rank}") or "", "code": str(form.get("code", "")),
-            })
+            result = await graphql.run(
+                request,
+                "apply",
+                "ConfirmPhone",
+                {
+                    "rank": rank,
+                    "challengeId": session.get(f"ch{rank}") or "",
+                    "code": str(form.get("code", "")),
+                },
+            )
             payload = result["confirmPhone"]
             errors = _errors(payload)
             if not errors:
                 session.pop(f"ch{rank}")
                 return redirect(URLS[next_step(payload["application"]["step"])])
     return _step_page(
-        request, step, "apply/phone.html", 422 if errors else 200,
-        rank=rank, number=number, errors=errors, notice=notice,
+        request,
+        step,
+        "apply/phone.html",
+        422 if errors else 200,
+        rank=rank,
+        number=number,
+        errors=errors,
+        notice=notice,
         dev_outbox=request.app.state.settings.dev_outbox_enabled,
     )
 
@@ -171,15 +208,28 @@ async def contacts(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("phone2", "email")}
-        result = await graphql.run(request, "apply", "SetContacts", {"phone2": values["phone2"], "email": values["email"] or None})
+        result = await graphql.run(
+            request, "apply", "SetContacts", {"phone2": values["phone2"], "email": values["email"] or None}
+        )
         payload = result["setContacts"]
         if not _errors(payload):
             if payload["challengeId"]:
                 request.scope["session"]["ch2"] = payload["challengeId"]
                 return redirect(URLS["phone2"])
             return redirect(URLS[next_step(payload["application"]["step"])])
-        return _step_page(request, "contacts", "apply/contacts.html", 422, draft=draft, first_phone=phones[0]["value"], values=values, errors=_errors(payload))
-    return _step_page(request, "contacts", "apply/contacts.html", draft=draft, first_phone=phones[0]["value"], values=values)
+        return _step_page(
+            request,
+            "contacts",
+            "apply/contacts.html",
+            422,
+            draft=draft,
+            first_phone=phones[0]["value"],
+            values=values,
+            errors=_errors(payload),
+        )
+    return _step_page(
+        request, "contacts", "apply/contacts.html", draft=draft, first_phone=phones[0]["value"], values=values
+    )
 
 
 async def child(request: Request) -> Response:
@@ -200,7 +250,9 @@ async def child(request: Request) -> Response:
             # Show the registry's data for the parent to check before going on.
             return redirect(URLS["child"] + "?found=1")
         return _step_page(request, "child", "apply/child.html", 422, draft=draft, value=value, errors=_errors(payload))
-    return _step_page(request, "child", "apply/child.html", draft=draft, value="", found=request.query_params.get("found") == "1")
+    return _step_page(
+        request, "child", "apply/child.html", draft=draft, value="", found=request.query_params.get("found") == "1"
+    )
 
 
 async def preferences(request: Request) -> Response:
@@ -229,21 +281,44 @@ async def preferences(request: Request) -> Response:
             "group_language": str(form.get("group_language", "")),
             "desired_start": str(form.get("desired_start", "")),
         }
-        result = await graphql.run(request, "apply", "SetPreferences", {"input": {
-            "kindergartenCodes": [c for c in choices if c],
-            "anyKindergarten": values["any"],
-            "groupLanguage": values["group_language"],
-            "desiredStart": values["desired_start"],
-        }})
+        result = await graphql.run(
+            request,
+            "apply",
+            "SetPreferences",
+            {
+                "input": {
+                    "kindergartenCodes": [c for c in choices if c],
+                    "anyKindergarten": values["any"],
+                    "groupLanguage": values["group_language"],
+                    "desiredStart": values["desired_start"],
+                }
+            },
+        )
         payload = result["setPreferences"]
         if not _errors(payload):
             return redirect(URLS["benefits"])
-        return _step_page(request, "preferences", "apply/preferences.html", 422, draft=draft, kindergartens=data["kindergartens"], values=values, errors=_errors(payload))
-    return _step_page(request, "preferences", "apply/preferences.html", draft=draft, kindergartens=data["kindergartens"], values=values)
+        return _step_page(
+            request,
+            "preferences",
+            "apply/preferences.html",
+            422,
+            draft=draft,
+            kindergartens=data["kindergartens"],
+            values=values,
+            errors=_errors(payload),
+        )
+    return _step_page(
+        request,
+        "preferences",
+        "apply/preferences.html",
+        draft=draft,
+        kindergartens=data["kindergartens"],
+        values=values,
+    )
 
 
 async def benefits(request: Request) -> Response:
-    base, away = await _guard(request, "benefits")
+    _base, away = await _guard(request, "benefits")
     if away:
         return away
     data = await graphql.run(request, "apply", "BenefitsPage")
@@ -261,7 +336,9 @@ async def benefits(request: Request) -> Response:
                 return redirect(URLS["notifications"])
             errors = _errors(payload)
         elif action == "withdraw":
-            result = await graphql.run(request, "apply", "WithdrawBenefitClaim", {"claimId": str(form.get("claim", ""))})
+            result = await graphql.run(
+                request, "apply", "WithdrawBenefitClaim", {"claimId": str(form.get("claim", ""))}
+            )
             errors = _errors(result["withdrawBenefitClaim"])
             if not errors:
                 return redirect(URLS["benefits"])
@@ -269,7 +346,12 @@ async def benefits(request: Request) -> Response:
             upload = form.get("document")
             document = upload if isinstance(upload, UploadFile) and upload.filename else None
             try:
-                result = await graphql.run(request, "apply", "ClaimBenefit", {"categoryCode": str(form.get("category", "")), "document": document})
+                result = await graphql.run(
+                    request,
+                    "apply",
+                    "ClaimBenefit",
+                    {"categoryCode": str(form.get("category", "")), "document": document},
+                )
             finally:
                 await form["_multi"].close()
             errors = _errors(result["claimBenefit"])
@@ -277,7 +359,10 @@ async def benefits(request: Request) -> Response:
                 return redirect(URLS["benefits"] + "?claimed=1")
     categories = data["benefitCategories"]
     return _step_page(
-        request, "benefits", "apply/benefits.html", 422 if errors else 200,
+        request,
+        "benefits",
+        "apply/benefits.html",
+        422 if errors else 200,
         draft=draft,
         registry_benefits=[b for b in draft["benefits"] if b["source"] == "registry"],
         claims=[b for b in draft["benefits"] if b["source"] == "document"],
@@ -303,8 +388,19 @@ async def notifications(request: Request) -> Response:
         payload = result["setNotifications"]
         if not _errors(payload):
             return redirect(URLS["summary"])
-        return _step_page(request, "notifications", "apply/notifications.html", 422, draft=draft, has_email=has_email, values=values, errors=_errors(payload))
-    return _step_page(request, "notifications", "apply/notifications.html", draft=draft, has_email=has_email, values=values)
+        return _step_page(
+            request,
+            "notifications",
+            "apply/notifications.html",
+            422,
+            draft=draft,
+            has_email=has_email,
+            values=values,
+            errors=_errors(payload),
+        )
+    return _step_page(
+        request, "notifications", "apply/notifications.html", draft=draft, has_email=has_email, values=values
+    )
 
 
 async def summary(request: Request) -> Response:
@@ -320,14 +416,24 @@ async def summary(request: Request) -> Response:
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        result = await graphql.run(request, "apply", "ConfirmApplication", {"idempotencyKey": str(form.get("idempotency_key", "")) or None})
+        result = await graphql.run(
+            request, "apply", "ConfirmApplication", {"idempotencyKey": str(form.get("idempotency_key", "")) or None}
+        )
         payload = result["confirmApplication"]
         errors = _errors(payload)
         if not errors:
             return redirect("/apply/status")
     if not session.get("idem"):
         session["idem"] = secrets.token_urlsafe(16)
-    return _step_page(request, "summary", "apply/summary.html", 422 if errors else 200, draft=draft, idempotency_key=session["idem"], errors=errors)
+    return _step_page(
+        request,
+        "summary",
+        "apply/summary.html",
+        422 if errors else 200,
+        draft=draft,
+        idempotency_key=session["idem"],
+        errors=errors,
+    )
 
 
 async def status(request: Request) -> Response:
@@ -346,7 +452,9 @@ async def status(request: Request) -> Response:
         if draft["status"] == "draft":
             return redirect(resume_url(draft))
         # Done when the queue engine has numbered it (or it left the queue meanwhile).
-        done = draft["registrationNumber"] is not None and (draft["queueNumber"] is not None or draft["status"] != "queued")
+        done = draft["registrationNumber"] is not None and (
+            draft["queueNumber"] is not None or draft["status"] != "queued"
+        )
         if done or time.monotonic() >= deadline or await request.is_disconnected():
             break
         await asyncio.sleep(0.25)

@@ -8,7 +8,8 @@ which keeps just the login challenge's id between the two login steps."""
 from __future__ import annotations
 
 import functools
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -90,7 +91,9 @@ def _closed(application: dict[str, Any]) -> Response | None:
 _Handler = Callable[[Request, dict[str, Any], dict[str, Any]], Awaitable[Response]]
 
 
-def _for_application(operation: str, *, open_only: bool = True) -> Callable[[_Handler], Callable[[Request], Awaitable[Response]]]:
+def _for_application(
+    operation: str, *, open_only: bool = True
+) -> Callable[[_Handler], Callable[[Request], Awaitable[Response]]]:
     """A page of the logged-in parent's application named in the address: the handler gets
     it and all that `operation` answered. Anyone else is sent to log in, an unknown number
     is a 404, and a page that changes the application (`open_only`) sends a closed one to
@@ -101,7 +104,9 @@ def _for_application(operation: str, *, open_only: bool = True) -> Callable[[_Ha
         async def endpoint(request: Request) -> Response:
             if not _logged_in(request):
                 return redirect(LOGIN)
-            data = await graphql.run(request, "cabinet", operation, {"registrationNumber": request.path_params["number"]})
+            data = await graphql.run(
+                request, "cabinet", operation, {"registrationNumber": request.path_params["number"]}
+            )
             application = data.get("application")
             if application is None:
                 return _not_found(request)
@@ -121,11 +126,17 @@ async def _mutation(request: Request, operation: str, variables: dict[str, Any])
 
 
 async def _change(
-    request: Request, application: dict[str, Any], operation: str, variables: dict[str, Any], done: str,
+    request: Request,
+    application: dict[str, Any],
+    operation: str,
+    variables: dict[str, Any],
+    done: str,
 ) -> tuple[list[dict[str, Any]], Response | None]:
     """Changes the application: its errors, or none and the way back to its page with the
     notice `done`."""
-    errors = _errors(await _mutation(request, operation, {"registrationNumber": application["registrationNumber"], **variables}))
+    errors = _errors(
+        await _mutation(request, operation, {"registrationNumber": application["registrationNumber"], **variables})
+    )
     return errors, None if errors else redirect(_home(application, done))
 
 
@@ -139,7 +150,9 @@ async def login(request: Request) -> Response:
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")).strip()[:32] for k in values}
-        payload = await _mutation(request, "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]})
+        payload = await _mutation(
+            request, "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]}
+        )
         errors = _errors(payload)
         if not errors:
             session = _session(request)
@@ -162,12 +175,18 @@ async def login_code(request: Request) -> Response:
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        errors = _errors(await _mutation(request, "CabinetConfirmLogin", {"challengeId": challenge, "code": str(form.get("code", ""))[:12]}))
+        errors = _errors(
+            await _mutation(
+                request, "CabinetConfirmLogin", {"challengeId": challenge, "code": str(form.get("code", ""))[:12]}
+            )
+        )
         if not errors:
             session.pop(LOGIN_CHALLENGE)
             session.pop(LOGIN_TO)
             return redirect("/cabinet")
-    return _show(request, "cabinet/login_code.html", errors, to=session.get(LOGIN_TO, ""), dev_outbox=_dev_outbox(request))
+    return _show(
+        request, "cabinet/login_code.html", errors, to=session.get(LOGIN_TO, ""), dev_outbox=_dev_outbox(request)
+    )
 
 
 async def logout(request: Request) -> Response:
@@ -195,7 +214,10 @@ async def applications(request: Request) -> Response:
 async def application(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     done = request.query_params.get("done", "")
     return _show(
-        request, "cabinet/application.html", app=application, active=application["status"] in ACTIVE,
+        request,
+        "cabinet/application.html",
+        app=application,
+        active=application["status"] in ACTIVE,
         done=done if done in DONE else "",
     )
 
@@ -214,7 +236,9 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
         if form is None:
             return csrf_failed(request)
         if form.get("action") == "remove":
-            errors, done = await _change(request, application, "CabinetRemovePhone", {"phone": str(form.get("phone", ""))[:32]}, "phone_removed")
+            errors, done = await _change(
+                request, application, "CabinetRemovePhone", {"phone": str(form.get("phone", ""))[:32]}, "phone_removed"
+            )
             if done:
                 return done
             errors = [{**e, "field": "phones"} for e in errors]
@@ -224,7 +248,9 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
             errors = _errors(payload)
             if not errors:
                 _session(request)[PHONE_CHALLENGE] = {
-                    "rn": number, "ch": payload["challengeId"], "to": phone_rules.mask(phone_rules.normalize_mobile(value)),
+                    "rn": number,
+                    "ch": payload["challengeId"],
+                    "to": phone_rules.mask(phone_rules.normalize_mobile(value)),
                 }
                 return redirect(f"/cabinet/{number}/phones/code")
     listed = [c for c in application["contacts"] if c["kind"] == "phone" and c["confirmed"]]
@@ -242,13 +268,27 @@ async def phone_code(request: Request, application: dict[str, Any], _data: dict[
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        errors, done = await _change(request, application, "CabinetConfirmPhone", {
-            "challengeId": str(pending.get("ch", "")), "code": str(form.get("code", ""))[:12],
-        }, "phone_added")
+        errors, done = await _change(
+            request,
+            application,
+            "CabinetConfirmPhone",
+            {
+                "challengeId": str(pending.get("ch", "")),
+                "code": str(form.get("code", ""))[:12],
+            },
+            "phone_added",
+        )
         if done:
             _session(request).pop(PHONE_CHALLENGE)
             return done
-    return _show(request, "cabinet/phone_code.html", errors, app=application, to=pending.get("to", ""), dev_outbox=_dev_outbox(request))
+    return _show(
+        request,
+        "cabinet/phone_code.html",
+        errors,
+        app=application,
+        to=pending.get("to", ""),
+        dev_outbox=_dev_outbox(request),
+    )
 
 
 # -- email and messages -------------------------------------------------------------------
@@ -293,8 +333,13 @@ def _benefit_page(request: Request, data: dict[str, Any], errors: list | None = 
     held = {b["category"]["code"] for b in application["benefits"] if b["status"] in ("pending", "confirmed")}
     claimable = [c for c in data["benefitCategories"] if c["evidence"] == "document" and c["code"] not in held]
     return _show(
-        request, "cabinet/benefits.html", errors, app=application, benefits=application["benefits"],
-        categories=claimable, chosen=chosen,
+        request,
+        "cabinet/benefits.html",
+        errors,
+        app=application,
+        benefits=application["benefits"],
+        categories=claimable,
+        chosen=chosen,
     )
 
 
@@ -310,7 +355,9 @@ async def benefits(request: Request, application: dict[str, Any], data: dict[str
     upload = form.get("document")
     document = upload if isinstance(upload, UploadFile) and upload.filename else None
     try:
-        errors, done = await _change(request, application, "CabinetClaimBenefit", {"categoryCode": chosen, "document": document}, "claimed")
+        errors, done = await _change(
+            request, application, "CabinetClaimBenefit", {"categoryCode": chosen, "document": document}, "claimed"
+        )
     finally:
         await form.close()
     return done or _benefit_page(request, data, errors, chosen)
@@ -320,7 +367,10 @@ async def benefits(request: Request, application: dict[str, Any], data: dict[str
 async def withdraw_benefit(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     """Asks first (a confirmed benefit moves the child back in the queue, R16), then does it."""
     claim_id = request.path_params["claim"]
-    claim = next((b for b in application["benefits"] if b["id"] == str(claim_id) and b["status"] in ("pending", "confirmed")), None)
+    claim = next(
+        (b for b in application["benefits"] if b["id"] == str(claim_id) and b["status"] in ("pending", "confirmed")),
+        None,
+    )
     if claim is None:
         return _not_found(request)
     errors: list = []
@@ -328,7 +378,9 @@ async def withdraw_benefit(request: Request, application: dict[str, Any], _data:
         form = await _form(request)
         if form is None:
             return csrf_failed(request)
-        errors, done = await _change(request, application, "CabinetWithdrawBenefit", {"claimId": str(claim_id)}, "benefit_withdrawn")
+        errors, done = await _change(
+            request, application, "CabinetWithdrawBenefit", {"claimId": str(claim_id)}, "benefit_withdrawn"
+        )
         if done:
             return done
     return _show(request, "cabinet/withdraw_benefit.html", errors, app=application, claim=claim)
@@ -347,7 +399,9 @@ async def withdraw(request: Request, application: dict[str, Any], _data: dict[st
         if form is None:
             return csrf_failed(request)
         reason = str(form.get("reason", "")).strip()[:500]
-        errors, done = await _change(request, application, "CabinetWithdrawApplication", {"reason": reason}, "withdrawn")
+        errors, done = await _change(
+            request, application, "CabinetWithdrawApplication", {"reason": reason}, "withdrawn"
+        )
         if done:
             return done
     return _show(request, "cabinet/withdraw.html", errors, app=application, reason=reason)

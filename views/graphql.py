@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ log = logging.getLogger("kezek.views")
 OPERATIONS = Path(__file__).parent / "operations"
 
 
-@lru_cache(maxsize=None)
+@cache
 def document(name: str) -> str:
     return (OPERATIONS / f"{name}.graphql").read_text()
 
@@ -99,7 +99,10 @@ async def run_checked(
     """Like `run`, but refusals a resolver raises with a stable code (rate limits, bad
     input) come back as [{code, message}] for the page to show; anything else fails."""
     result = await schema.execute(
-        document(name), variable_values=variables or {}, context_value=await context_for(request), operation_name=operation
+        document(name),
+        variable_values=variables or {},
+        context_value=await context_for(request),
+        operation_name=operation,
     )
     coded = [
         {"code": str(e.extensions["code"]), "message": e.message}

@@ -34,7 +34,7 @@ async def healthz(request: Request) -> Response:
     database = await db.ping()
     try:
         redis = bool(await request.app.state.redis.ping())
-    except Exception:  # noqa: BLE001 - reported, not raised
+    except Exception:
         redis = False
     ok = database and redis
     return JSONResponse(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -13,8 +13,8 @@ from jinja2_fragments import render_block
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, translations
 from server.domain import phones
+from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, translations
 
 TEMPLATES = __import__("pathlib").Path(__file__).parent / "templates"
 

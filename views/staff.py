@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from starlette.datastructures import FormData, UploadFile
@@ -66,7 +67,11 @@ def _private(response: Response, *, varies: bool = False) -> Response:
 def _partial(request: Request) -> bool:
     """An htmx request for a piece of a page (not a boosted link, not a history restore)."""
     headers = request.headers
-    return bool(headers.get("HX-Request")) and not headers.get("HX-Boosted") and not headers.get("HX-History-Restore-Request")
+    return (
+        bool(headers.get("HX-Request"))
+        and not headers.get("HX-Boosted")
+        and not headers.get("HX-History-Restore-Request")
+    )
 
 
 def _safe_next(value: str) -> str:
@@ -171,12 +176,16 @@ async def login(request: Request) -> Response:
     if not password:
         errors.append({"field": "password", "code": "password.required", "message": _("Enter your password.")})
     if not errors:
-        payload = (await graphql.run(request, OPS, "StaffLogin", {"username": username, "password": password}))["staffLogin"]
+        payload = (await graphql.run(request, OPS, "StaffLogin", {"username": username, "password": password}))[
+            "staffLogin"
+        ]
         errors = payload["errors"]
         if not errors:
             return _redirect(next_url or "/staff")
     status = 429 if any(e["code"] == "staff.throttled" for e in errors) else 422
-    return _private(page(request, "staff/login.html", status_code=status, username=username, next=next_url, errors=errors))
+    return _private(
+        page(request, "staff/login.html", status_code=status, username=username, next=next_url, errors=errors)
+    )
 
 
 async def logout(request: Request) -> Response:
@@ -214,15 +223,21 @@ async def search(request: Request) -> Response:
         if re.fullmatch(r"(19|20)\d\d", str(filters["cohort"])):
             cohort = int(str(filters["cohort"]))
         else:
-            errors.append({"field": "cohort", "code": "cohort.invalid", "message": _("Enter a year of birth, like 2022.")})
+            errors.append(
+                {"field": "cohort", "code": "cohort.invalid", "message": _("Enter a year of birth, like 2022.")}
+            )
     if filters["status"] and filters["status"] not in STATUSES:
         errors.append({"field": "status", "code": "filter.status", "message": _("Choose a status from the list.")})
     if filters["benefit_class"] and filters["benefit_class"] not in BENEFIT_CLASSES:
         errors.append({"field": "benefit_class", "code": "filter.class", "message": _("Choose a class from the list.")})
     variables = {
-        "query": filters["query"], "status": "" if errors else filters["status"], "cohort": None if errors else cohort,
-        "benefitClass": "" if errors else filters["benefit_class"], "pendingVerification": bool(filters["pending"]),
-        "first": PAGE_SIZE, "after": after or None,
+        "query": filters["query"],
+        "status": "" if errors else filters["status"],
+        "cohort": None if errors else cohort,
+        "benefitClass": "" if errors else filters["benefit_class"],
+        "pendingVerification": bool(filters["pending"]),
+        "first": PAGE_SIZE,
+        "after": after or None,
     }
     data, failed = await graphql.run_checked(request, OPS, "Search", variables)
     viewer = (data or {}).get("viewer")
@@ -233,13 +248,22 @@ async def search(request: Request) -> Response:
             return _login_redirect(request)
     errors += _mapped(failed, {"status": "status", "after": None})
     found = data.get("staffApplications") if data and not errors else None
-    return _private(page(
-        request, "staff/search.html", status_code=422 if errors else 200, viewer=viewer, filters=filters,
-        statuses=STATUSES, classes=BENEFIT_CLASSES, errors=errors,
-        rows=[edge["node"] for edge in found["edges"]] if found else [],
-        next_cursor=found["pageInfo"]["endCursor"] if found and found["pageInfo"]["hasNextPage"] else None,
-        searched=request.method == "POST", paged=bool(after),
-    ))
+    return _private(
+        page(
+            request,
+            "staff/search.html",
+            status_code=422 if errors else 200,
+            viewer=viewer,
+            filters=filters,
+            statuses=STATUSES,
+            classes=BENEFIT_CLASSES,
+            errors=errors,
+            rows=[edge["node"] for edge in found["edges"]] if found else [],
+            next_cursor=found["pageInfo"]["endCursor"] if found and found["pageInfo"]["hasNextPage"] else None,
+            searched=request.method == "POST",
+            paged=bool(after),
+        )
+    )
 
 
 # --- one application -------------------------------------------------------------------
@@ -282,7 +306,7 @@ def _posted(group: str, form: FormData, size: int) -> dict[str, Any]:
     if group == "email":
         return {"email": _text(form, "email", 254), "reason": reason}
     if group == "preferences":
-        count = max(size, sum(1 for key in form.keys() if re.fullmatch(r"choice\d", key)))
+        count = max(size, sum(1 for key in form if re.fullmatch(r"choice\d", key)))
         return {
             "choices": [_text(form, f"choice{i}", 40) for i in range(1, min(count, 9) + 1)],
             "any": form.get("any") == "1",
@@ -301,12 +325,21 @@ async def _save(request: Request, group: str, number: str, version: int, values:
     elif group == "email":
         name, variables = "StaffSetEmail", {**common, "email": values["email"]}
     elif group == "preferences":
-        name, variables = "StaffSetPreferences", {
-            **common, "kindergartenCodes": [c for c in values["choices"] if c], "anyKindergarten": values["any"],
-            "groupLanguage": values["group_language"], "desiredStart": values["desired_start"],
-        }
+        name, variables = (
+            "StaffSetPreferences",
+            {
+                **common,
+                "kindergartenCodes": [c for c in values["choices"] if c],
+                "anyKindergarten": values["any"],
+                "groupLanguage": values["group_language"],
+                "desiredStart": values["desired_start"],
+            },
+        )
     else:
-        name, variables = "StaffSetNotifications", {**common, "channel": values["channel"], "language": values["language"]}
+        name, variables = (
+            "StaffSetNotifications",
+            {**common, "channel": values["channel"], "language": values["language"]},
+        )
     data = await graphql.run(request, OPS, name, variables)
     return data[name[0].lower() + name[1:]]
 
@@ -332,19 +365,42 @@ async def _application_data(request: Request, number: str) -> dict[str, Any]:
 
 
 def _application_page(
-    request: Request, data: dict[str, Any], staff_application: dict[str, Any], *, status_code: int = 200,
-    errors: list | None = None, refill: dict[str, str] | None = None, done: str = "", changed: str = "",
+    request: Request,
+    data: dict[str, Any],
+    staff_application: dict[str, Any],
+    *,
+    status_code: int = 200,
+    errors: list | None = None,
+    refill: dict[str, str] | None = None,
+    done: str = "",
+    changed: str = "",
 ) -> Response:
-    return _private(page(
-        request, "staff/application.html", status_code=status_code, **_application_context(
-            data, staff_application, errors=errors, refill=refill, done=done, changed=changed,
+    return _private(
+        page(
+            request,
+            "staff/application.html",
+            status_code=status_code,
+            **_application_context(
+                data,
+                staff_application,
+                errors=errors,
+                refill=refill,
+                done=done,
+                changed=changed,
+            ),
         ),
-    ), varies=True)
+        varies=True,
+    )
 
 
 def _application_context(
-    data: dict[str, Any], staff_application: dict[str, Any], *, errors: list | None = None,
-    refill: dict[str, str] | None = None, done: str = "", changed: str = "",
+    data: dict[str, Any],
+    staff_application: dict[str, Any],
+    *,
+    errors: list | None = None,
+    refill: dict[str, str] | None = None,
+    done: str = "",
+    changed: str = "",
 ) -> dict[str, Any]:
     application = staff_application["application"]
     return {
@@ -372,7 +428,10 @@ async def application(request: Request) -> Response:
     done = request.query_params.get("done", "")
     changed = request.query_params.get("changed", "")
     return _application_page(
-        request, data, found, done=done if done in DONE else "",
+        request,
+        data,
+        found,
+        done=done if done in DONE else "",
         changed=changed if changed in _groups(found) else "",
     )
 
@@ -423,7 +482,9 @@ async def edit(request: Request) -> Response:
             # other form of the page, and the audit row in the history.
             data = await _application_data(request, number)
             response = block(
-                request, "staff/application.html", "content",
+                request,
+                "staff/application.html",
+                "content",
                 **_application_context(data, data["staffApplication"], changed=group),
             )
             response.headers["HX-Retarget"] = "#staff-content"
@@ -448,12 +509,24 @@ async def edit(request: Request) -> Response:
 
 
 async def _edit_form(
-    request: Request, data: dict[str, Any], found: dict[str, Any], group: str, values: dict[str, Any],
-    errors: list, version: int, status_code: int = 200,
+    request: Request,
+    data: dict[str, Any],
+    found: dict[str, Any],
+    group: str,
+    values: dict[str, Any],
+    errors: list,
+    version: int,
+    status_code: int = 200,
 ) -> Response:
     context = {
-        "viewer": data["viewer"], "s": found, "a": found["application"], "group": group, "values": values,
-        "errors": errors, "version": version, "kindergartens": await _kindergartens(request, group, found),
+        "viewer": data["viewer"],
+        "s": found,
+        "a": found["application"],
+        "group": group,
+        "values": values,
+        "errors": errors,
+        "version": version,
+        "kindergartens": await _kindergartens(request, group, found),
         "base": _base(found["application"]["registrationNumber"] or ""),
     }
     if _partial(request):
@@ -471,8 +544,14 @@ async def view_group(request: Request) -> Response:
     if refused:
         return refused
     return _group_fragment(
-        request, "display", viewer=data["viewer"], s=found, a=found["application"], group=group,
-        base=_base(number), focus=True,
+        request,
+        "display",
+        viewer=data["viewer"],
+        s=found,
+        a=found["application"],
+        group=group,
+        base=_base(number),
+        focus=True,
     )
 
 
@@ -480,8 +559,15 @@ async def view_group(request: Request) -> Response:
 
 
 async def _act(
-    request: Request, operation: str, variables: dict[str, Any], done: str, ids: dict[str, str | None],
-    refill: dict[str, str], *, back: str = "application", form: FormData | None = None,
+    request: Request,
+    operation: str,
+    variables: dict[str, Any],
+    done: str,
+    ids: dict[str, str | None],
+    refill: dict[str, str],
+    *,
+    back: str = "application",
+    form: FormData | None = None,
 ) -> Response:
     number = request.path_params["number"]
     try:
@@ -522,7 +608,8 @@ def _action(handler: _Action) -> Callable[[Request], Awaitable[Response]]:
             return refused
         assert form is not None
         common = {
-            "registrationNumber": request.path_params["number"], "version": _int(_text(form, "version", 12)),
+            "registrationNumber": request.path_params["number"],
+            "version": _int(_text(form, "version", 12)),
             "reason": _text(form, "reason", 500),
         }
         return await handler(request, form, common)
@@ -548,7 +635,9 @@ async def decide(request: Request, form: FormData, common: dict[str, Any]) -> Re
     field = f"claim-{claim}-reason"
     variables = {**common, "claimId": str(claim), "confirm": form.get("decision") == "confirm"}
     back = "verification" if form.get("back") == "verification" else "application"
-    return await _act(request, "StaffDecideBenefit", variables, "decided", {"reason": field}, {field: common["reason"]}, back=back)
+    return await _act(
+        request, "StaffDecideBenefit", variables, "decided", {"reason": field}, {field: common["reason"]}, back=back
+    )
 
 
 @_action
@@ -556,7 +645,9 @@ async def withdraw(request: Request, form: FormData, common: dict[str, Any]) -> 
     claim = _claim(request)
     field = f"claim-{claim}-withdraw-reason"
     variables = {**common, "claimId": str(claim)}
-    return await _act(request, "StaffWithdrawBenefit", variables, "withdrawn", {"reason": field}, {field: common["reason"]})
+    return await _act(
+        request, "StaffWithdrawBenefit", variables, "withdrawn", {"reason": field}, {field: common["reason"]}
+    )
 
 
 @_action
@@ -566,14 +657,26 @@ async def add_benefit(request: Request, form: FormData, common: dict[str, Any]) 
     category = _text(form, "category", 40)
     variables = {**common, "categoryCode": category, "document": document}
     ids = {"reason": "add-reason", "category": "add-category", "document": "add-document"}
-    return await _act(request, "StaffAddBenefit", variables, "added", ids, {"add-reason": common["reason"], "add-category": category}, form=form)
+    return await _act(
+        request,
+        "StaffAddBenefit",
+        variables,
+        "added",
+        ids,
+        {"add-reason": common["reason"], "add-category": category},
+        form=form,
+    )
 
 
 # --- the verification queue and documents ----------------------------------------------
 
 
 async def verification(
-    request: Request, *, errors: list | None = None, status_code: int = 200, refill: dict[str, str] | None = None,
+    request: Request,
+    *,
+    errors: list | None = None,
+    status_code: int = 200,
+    refill: dict[str, str] | None = None,
 ) -> Response:
     viewer = await _viewer(request)
     if viewer is None:
@@ -581,10 +684,18 @@ async def verification(
     if viewer["role"] not in ("verifier", "admin"):
         return _forbidden(request, viewer)
     data = await graphql.run(request, OPS, "VerificationQueue")
-    return _private(page(
-        request, "staff/verification.html", status_code=status_code, viewer=viewer, items=data["verificationQueue"],
-        errors=errors or [], refill=refill or {}, done=request.query_params.get("done") == "1" and not errors,
-    ))
+    return _private(
+        page(
+            request,
+            "staff/verification.html",
+            status_code=status_code,
+            viewer=viewer,
+            items=data["verificationQueue"],
+            errors=errors or [],
+            refill=refill or {},
+            done=request.query_params.get("done") == "1" and not errors,
+        )
+    )
 
 
 async def document(request: Request) -> Response:
@@ -600,12 +711,16 @@ async def document(request: Request) -> Response:
     if found is None or data is None:
         return _not_found(request, await _viewer(request))
     extension = found.storage_key.rsplit(".", 1)[-1] if "." in found.storage_key else "bin"
-    return Response(data, media_type=found.content_type, headers={
-        "Content-Disposition": f'inline; filename="document.{extension}"',
-        "Cache-Control": "private, no-store",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": DOCUMENT_CSP,
-    })
+    return Response(
+        data,
+        media_type=found.content_type,
+        headers={
+            "Content-Disposition": f'inline; filename="document.{extension}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": DOCUMENT_CSP,
+        },
+    )
 
 
 # Scans are shown by the browser itself: no scripts, no requests, no forms, no frames.

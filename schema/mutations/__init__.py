@@ -2,18 +2,6 @@
 
 import strawberry
 
-from schema.mutations.claim_benefit import claim_benefit
-from schema.mutations.confirm_application import confirm_application
-from schema.mutations.confirm_phone import confirm_phone
-from schema.mutations.finish_benefits import finish_benefits
-from schema.mutations.resend_code import resend_code
-from schema.mutations.set_child import set_child
-from schema.mutations.set_contacts import set_contacts
-from schema.mutations.set_notifications import set_notifications
-from schema.mutations.set_preferences import set_preferences
-from schema.mutations.start_application import start_application
-from schema.mutations.submit_application import submit_application
-from schema.mutations.withdraw_benefit_claim import withdraw_benefit_claim
 from schema.mutations.cabinet_add_phone import cabinet_add_phone
 from schema.mutations.cabinet_claim_benefit import cabinet_claim_benefit
 from schema.mutations.cabinet_confirm_login import cabinet_confirm_login
@@ -24,6 +12,15 @@ from schema.mutations.cabinet_set_email import cabinet_set_email
 from schema.mutations.cabinet_set_notifications import cabinet_set_notifications
 from schema.mutations.cabinet_withdraw_application import cabinet_withdraw_application
 from schema.mutations.cabinet_withdraw_benefit import cabinet_withdraw_benefit
+from schema.mutations.claim_benefit import claim_benefit
+from schema.mutations.confirm_application import confirm_application
+from schema.mutations.confirm_phone import confirm_phone
+from schema.mutations.finish_benefits import finish_benefits
+from schema.mutations.resend_code import resend_code
+from schema.mutations.set_child import set_child
+from schema.mutations.set_contacts import set_contacts
+from schema.mutations.set_notifications import set_notifications
+from schema.mutations.set_preferences import set_preferences
 from schema.mutations.sign_out import sign_out
 from schema.mutations.staff_add_benefit import staff_add_benefit
 from schema.mutations.staff_decide_benefit import staff_decide_benefit
@@ -34,6 +31,9 @@ from schema.mutations.staff_set_phone import staff_set_phone
 from schema.mutations.staff_set_preferences import staff_set_preferences
 from schema.mutations.staff_transition import staff_transition
 from schema.mutations.staff_withdraw_benefit import staff_withdraw_benefit
+from schema.mutations.start_application import start_application
+from schema.mutations.submit_application import submit_application
+from schema.mutations.withdraw_benefit_claim import withdraw_benefit_claim
 
 
 @strawberry.type

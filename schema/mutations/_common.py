@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Optional, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -16,8 +17,8 @@ T = TypeVar("T")
 
 @strawberry.type(description="The result of a journey step: the application, or why nothing changed.")
 class ApplicationPayload:
-    application: Optional[Application] = None
-    challenge_id: Optional[str] = strawberry.field(
+    application: Application | None = None
+    challenge_id: str | None = strawberry.field(
         default=None, description="Set when a one-time password was sent: pass it back with the code."
     )
     errors: list[FieldError] = strawberry.field(default_factory=list)
@@ -32,7 +33,7 @@ async def run(
     info: Info,
     action: Callable[[], Awaitable[ApplicationModel]],
     *,
-    challenge: Callable[[], Optional[str]] = lambda: None,
+    challenge: Callable[[], str | None] = lambda: None,
 ) -> ApplicationPayload:
     try:
         model = await action()

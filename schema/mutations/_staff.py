@@ -4,7 +4,7 @@ application as it is now, so the caller can show the current values."""
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
 
 import strawberry
 from strawberry.types import Info
@@ -19,18 +19,23 @@ from server.services import backoffice
 
 @strawberry.type(description="The result of a staff change: the application as it is now, and why nothing changed.")
 class StaffPayload:
-    application: Optional[StaffApplication] = None
+    application: StaffApplication | None = None
     errors: list[FieldError] = strawberry.field(default_factory=list)
 
 
 def edit(info: Info, registration_number: str, version: int, reason: str = "") -> backoffice.Edit:
     return backoffice.Edit(
-        principal=info.context.principal, registration_number=registration_number, version=version,
-        ip=info.context.ip, reason=reason or "",
+        principal=info.context.principal,
+        registration_number=registration_number,
+        version=version,
+        ip=info.context.ip,
+        reason=reason or "",
     )
 
 
-async def run_staff(info: Info, registration_number: str, action: Callable[[], Awaitable[ApplicationModel]]) -> StaffPayload:
+async def run_staff(
+    info: Info, registration_number: str, action: Callable[[], Awaitable[ApplicationModel]]
+) -> StaffPayload:
     try:
         model = await action()
     except (DomainError, ValidationErrors) as exc:

@@ -1,5 +1,3 @@
-from typing import Optional
-
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -8,7 +6,9 @@ from schema.mutations.claim_benefit import read_upload
 from server.services import cabinet
 
 
-async def cabinet_claim_benefit(info: Info, registration_number: str, category_code: str, document: Optional[Upload] = None) -> ApplicationPayload:
+async def cabinet_claim_benefit(
+    info: Info, registration_number: str, category_code: str, document: Upload | None = None
+) -> ApplicationPayload:
     """Cabinet: a document-backed benefit claimed later (R14, R15), pending until staff decide."""
 
     async def action():

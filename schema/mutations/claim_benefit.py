@@ -1,5 +1,3 @@
-from typing import Optional
-
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -16,7 +14,7 @@ async def read_upload(document: object) -> tuple[str, bytes]:
     return getattr(document, "filename", "") or "", data
 
 
-async def claim_benefit(info: Info, category_code: str, document: Optional[Upload] = None) -> ApplicationPayload:
+async def claim_benefit(info: Info, category_code: str, document: Upload | None = None) -> ApplicationPayload:
     """A document-backed benefit claim with its scan (PDF, JPEG or PNG; R14)."""
 
     async def action():

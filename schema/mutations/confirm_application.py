@@ -1,12 +1,10 @@
-from typing import Optional
-
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, remember_submitted, run
 from server.services import applications
 
 
-async def confirm_application(info: Info, idempotency_key: Optional[str] = None) -> ApplicationPayload:
+async def confirm_application(info: Info, idempotency_key: str | None = None) -> ApplicationPayload:
     """The parent confirms the summary (R9). Repeating it returns the same application."""
 
     async def action():

@@ -1,12 +1,10 @@
-from typing import Optional
-
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, run
 from server.services import applications
 
 
-async def set_contacts(info: Info, phone2: str, email: Optional[str] = None) -> ApplicationPayload:
+async def set_contacts(info: Info, phone2: str, email: str | None = None) -> ApplicationPayload:
     """The second phone (confirmed by its own code) and an optional email (R2)."""
     result: dict = {}
 

@@ -18,6 +18,10 @@ async def set_preferences(info: Info, input: PreferencesInput) -> ApplicationPay
     return await run(
         info,
         lambda: applications.set_preferences(
-            info.context.principal, input.kindergarten_codes, input.any_kindergarten, input.group_language, input.desired_start
+            info.context.principal,
+            input.kindergarten_codes,
+            input.any_kindergarten,
+            input.group_language,
+            input.desired_start,
         ),
     )

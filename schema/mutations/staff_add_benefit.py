@@ -1,5 +1,3 @@
-from typing import Optional
-
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
@@ -9,13 +7,19 @@ from server.services import backoffice
 
 
 async def staff_add_benefit(
-    info: Info, registration_number: str, version: int, category_code: str, reason: str = "",
-    document: Optional[Upload] = None,
+    info: Info,
+    registration_number: str,
+    version: int,
+    category_code: str,
+    reason: str = "",
+    document: Upload | None = None,
 ) -> StaffPayload:
     """Staff: adds a document-backed benefit on the parent's behalf, confirmed (R15)."""
 
     async def action():
         filename, data = await read_upload(document)
-        return await backoffice.add_benefit(edit(info, registration_number, version, reason), category_code, filename, data)
+        return await backoffice.add_benefit(
+            edit(info, registration_number, version, reason), category_code, filename, data
+        )
 
     return await run_staff(info, registration_number, action)

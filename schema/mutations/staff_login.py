@@ -30,4 +30,6 @@ async def staff_login(info: Info, username: str, password: str) -> StaffLoginPay
             session.pop(key)  # a new session: nothing of a parent's, a new form token
         session["staff"] = {"id": account.id, "at": now, "seen": now}
     department = await account.department
-    return StaffLoginPayload(viewer=Viewer(kind="staff", name=account.username, role=account.role, department_code=department.code))
+    return StaffLoginPayload(
+        viewer=Viewer(kind="staff", name=account.username, role=account.role, department_code=department.code)
+    )

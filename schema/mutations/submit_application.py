@@ -1,5 +1,3 @@
-from typing import Optional
-
 import strawberry
 from strawberry.types import Info
 
@@ -13,7 +11,7 @@ class SubmitApplicationInput:
     applicant_iin: str
     child_iin: str
     phones: list[str]
-    email: Optional[str] = None
+    email: str | None = None
     kindergarten_codes: list[str] = strawberry.field(default_factory=list)
     any_kindergarten: bool = False
     group_language: str = "kk"

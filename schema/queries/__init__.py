@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import Info
@@ -30,11 +28,11 @@ from schema.types.staff import (
     Viewer,
 )
 from server.domain import iin as iin_rules
+from server.errors import DomainError
 from server.models import Application as ApplicationModel
 from server.models import BenefitCategory as BenefitCategoryModel
 from server.models import Department as DepartmentModel
 from server.models import Kindergarten as KindergartenModel
-from server.errors import DomainError
 from server.services import backoffice, cabinet, lookup
 
 
@@ -53,15 +51,17 @@ class Query:
     async def benefit_categories(self, info: Info) -> list[BenefitCategory]:
         return [BenefitCategory.of(c, info.context.language) for c in await BenefitCategoryModel.all()]
 
-    @strawberry.field(description="An application by registration number: its applicant or an authorised integrator only.")
-    async def application(self, info: Info, registration_number: str) -> Optional[Application]:
+    @strawberry.field(
+        description="An application by registration number: its applicant or an authorised integrator only."
+    )
+    async def application(self, info: Info, registration_number: str) -> Application | None:
         model = await ApplicationModel.get_or_none(registration_number=registration_number.strip().upper())
         if model is None or not can_read_application(info.context.principal, model):
             return None
         return await application_of(model, info)
 
     @strawberry.field(description="The parent's own application in progress in this session (draft or just submitted).")
-    async def my_draft(self, info: Info) -> Optional[Application]:
+    async def my_draft(self, info: Info) -> Application | None:
         principal = info.context.principal
         if principal.draft_id is None:
             return None
@@ -80,7 +80,9 @@ class Query:
         role = backoffice.staff_role(principal)
         return Viewer(kind=principal.kind, name=principal.name, role=role[0] if role else None, department_code=code)
 
-    @strawberry.field(description="The cabinet: the applications of the applicant who logged in with a one-time password.")
+    @strawberry.field(
+        description="The cabinet: the applications of the applicant who logged in with a one-time password."
+    )
     async def my_applications(self, info: Info) -> list[Application]:
         return [await application_of(m, info) for m in await cabinet.my_applications(info.context.principal)]
 
@@ -89,8 +91,15 @@ class Query:
         "IIN, a phone or part of a name. Keyset pages: `after` takes `endCursor`."
     )
     async def staff_applications(
-        self, info: Info, query: str = "", status: str = "", cohort: Optional[int] = None, benefit_class: str = "",
-        pending_verification: bool = False, first: int = 25, after: Optional[str] = None,
+        self,
+        info: Info,
+        query: str = "",
+        status: str = "",
+        cohort: int | None = None,
+        benefit_class: str = "",
+        pending_verification: bool = False,
+        first: int = 25,
+        after: str | None = None,
     ) -> StaffApplicationConnection:
         try:
             start = int(after) if after else None
@@ -102,7 +111,8 @@ class Query:
             page = await backoffice.find(
                 info.context.principal,
                 backoffice.Filters(query, status, cohort, benefit_class, pending_verification),
-                first, start,
+                first,
+                start,
             )
         except DomainError as exc:
             raise GraphQLError(exc.message(info.context.language), extensions={"code": exc.code}) from None
@@ -112,7 +122,7 @@ class Query:
         )
 
     @strawberry.field(description="Staff: one application of the department, IINs shown, with its audit history.")
-    async def staff_application(self, info: Info, registration_number: str) -> Optional[StaffApplication]:
+    async def staff_application(self, info: Info, registration_number: str) -> StaffApplication | None:
         try:
             model = await backoffice.application_for(info.context.principal, registration_number)
         except DomainError:
@@ -149,7 +159,7 @@ class Query:
         "no IINs), a page at a time: `first` (1–100) after the `endCursor` of the page before."
     )
     async def queue(
-        self, info: Info, department_code: str, birth_year: int, first: int = 50, after: Optional[str] = None
+        self, info: Info, department_code: str, birth_year: int, first: int = 50, after: str | None = None
     ) -> QueueConnection:
         try:
             page = await lookup.cohort_page(department_code, birth_year, first, after)
@@ -158,7 +168,11 @@ class Query:
         edges = [
             QueueEdge(
                 cursor=lookup.cursor_of(row.number),
-                node=QueueRow(queue_number=row.number, registration_number=row.registration_number, benefit_class=row.benefit_class),
+                node=QueueRow(
+                    queue_number=row.number,
+                    registration_number=row.registration_number,
+                    benefit_class=row.benefit_class,
+                ),
             )
             for row in page.rows
         ]

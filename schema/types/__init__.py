@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Optional
 
 import strawberry
 from strawberry.types import Info
@@ -20,7 +19,7 @@ from server.services import lookup, registry
 
 @strawberry.type(description="A field-level error; `message` is in the caller's language.")
 class FieldError:
-    field: Optional[str]
+    field: str | None
     code: str
     message: str
 
@@ -33,8 +32,10 @@ class Kindergarten:
     languages: list[str]
 
     @classmethod
-    def of(cls, model: KindergartenModel, language: str) -> "Kindergarten":
-        return cls(code=model.code, name=model.name(language), address=model.address, languages=model.languages.split(","))
+    def of(cls, model: KindergartenModel, language: str) -> Kindergarten:
+        return cls(
+            code=model.code, name=model.name(language), address=model.address, languages=model.languages.split(",")
+        )
 
 
 @strawberry.type
@@ -47,10 +48,13 @@ class Department:
     priority_ratio: int
 
     @classmethod
-    def of(cls, model: DepartmentModel, language: str) -> "Department":
+    def of(cls, model: DepartmentModel, language: str) -> Department:
         return cls(
-            code=model.code, name=model.name(language), max_age_years=model.max_age_years,
-            max_preferences=model.max_preferences, max_document_mb=model.max_document_mb,
+            code=model.code,
+            name=model.name(language),
+            max_age_years=model.max_age_years,
+            max_preferences=model.max_preferences,
+            max_document_mb=model.max_document_mb,
             priority_ratio=model.priority_ratio,
         )
 
@@ -61,13 +65,16 @@ class BenefitCategory:
     name: str
     benefit_class: str
     evidence: str
-    document_max_age_days: Optional[int]
+    document_max_age_days: int | None
 
     @classmethod
-    def of(cls, model: BenefitCategoryModel, language: str) -> "BenefitCategory":
+    def of(cls, model: BenefitCategoryModel, language: str) -> BenefitCategory:
         return cls(
-            code=model.code, name=model.name(language), benefit_class=model.benefit_class,
-            evidence=model.evidence, document_max_age_days=model.document_max_age_days,
+            code=model.code,
+            name=model.name(language),
+            benefit_class=model.benefit_class,
+            evidence=model.evidence,
+            document_max_age_days=model.document_max_age_days,
         )
 
 
@@ -75,7 +82,7 @@ class BenefitCategory:
 class Person:
     iin: str
     full_name: str
-    birth_date: Optional[date]
+    birth_date: date | None
 
 
 @strawberry.type
@@ -85,7 +92,7 @@ class BenefitClaim:
     source: str
     status: str
     reason: str
-    decided_at: Optional[datetime] = None
+    decided_at: datetime | None = None
     has_document: bool = False
 
 
@@ -99,8 +106,8 @@ class Contact:
 @strawberry.type(description="A recorded transition or fact of an application (R33).")
 class ApplicationEvent:
     kind: str
-    from_state: Optional[str]
-    to_state: Optional[str]
+    from_state: str | None
+    to_state: str | None
     actor: str
     reason: str
     at: datetime
@@ -108,31 +115,33 @@ class ApplicationEvent:
 
 @strawberry.type
 class Application:
-    registration_number: Optional[str]
+    registration_number: str | None
     status: str
     step: str
     department: Department
     applicant: Person
-    child: Optional[Person]
-    cohort: Optional[int]
-    queue_number: Optional[int]
+    child: Person | None
+    cohort: int | None
+    queue_number: int | None
     benefit_class: str
-    confirmed_at: Optional[datetime]
-    registered_at: Optional[datetime]
+    confirmed_at: datetime | None
+    registered_at: datetime | None
     any_kindergarten: bool
-    group_language: Optional[str]
-    desired_start: Optional[date]
+    group_language: str | None
+    desired_start: date | None
     notify_channel: str
     notify_language: str
     contacts: list[Contact]
     preferences: list[Kindergarten]
     benefits: list[BenefitClaim]
     events: list[ApplicationEvent]
-    version: int = strawberry.field(description="Bumped by every change: staff edits name the version they were made on.")
+    version: int = strawberry.field(
+        description="Bumped by every change: staff edits name the version they were made on."
+    )
     application_id: strawberry.Private[int] = 0
 
     @strawberry.field(description="The latest changes of the queue number, newest first, with their reasons (R24).")
-    async def queue_changes(self, info: Info, last: int = lookup.RECENT_CHANGES) -> list["QueueNumberChange"]:
+    async def queue_changes(self, info: Info, last: int = lookup.RECENT_CHANGES) -> list[QueueNumberChange]:
         if self.registration_number is None:
             return []
         rows = await lookup.recent_changes(self.application_id, last)
@@ -165,9 +174,11 @@ class QueueNumberChange:
     reasons: list[QueueChangeReason]
 
     @classmethod
-    def of(cls, change: lookup.Change, language: str) -> "QueueNumberChange":
+    def of(cls, change: lookup.Change, language: str) -> QueueNumberChange:
         return cls(
-            at=change.at, old_number=change.old_number, new_number=change.new_number,
+            at=change.at,
+            old_number=change.old_number,
+            new_number=change.new_number,
             reasons=[
                 QueueChangeReason(kind=kind, count=count, text=lookup.reason_text(kind, count, language))
                 for kind, count in sorted(change.reasons.items(), key=lambda item: (-item[1], item[0]))
@@ -175,7 +186,9 @@ class QueueNumberChange:
         )
 
 
-@strawberry.type(description="A child's place in the queue, for anyone who knows the child's IIN (R23). No names beyond masked initials.")
+@strawberry.type(
+    description="A child's place in the queue, for anyone who knows the child's IIN (R23). No names beyond masked initials."
+)
 class QueuePosition:
     initials: str
     department: Department
@@ -183,12 +196,12 @@ class QueuePosition:
     registration_number: str
     status: str
     benefit_class: str
-    queue_number: Optional[int] = strawberry.field(
+    queue_number: int | None = strawberry.field(
         description="Null while suspended (R22) or for the few seconds before a new registration is numbered."
     )
-    ahead: Optional[QueueAhead]
+    ahead: QueueAhead | None
     cohort_size: int = strawberry.field(description="Applications with a number in this cohort.")
-    updated_at: Optional[datetime] = strawberry.field(description="When the number was last written.")
+    updated_at: datetime | None = strawberry.field(description="When the number was last written.")
     application_id: strawberry.Private[int]
 
     @strawberry.field(description="The latest changes of the number, newest first, with their reasons.")
@@ -197,7 +210,7 @@ class QueuePosition:
         return [QueueNumberChange.of(change, info.context.language) for change in rows]
 
     @classmethod
-    def of(cls, position: lookup.Position, language: str) -> "QueuePosition":
+    def of(cls, position: lookup.Position, language: str) -> QueuePosition:
         return cls(
             initials=position.initials,
             department=Department.of(position.department, language),
@@ -206,7 +219,9 @@ class QueuePosition:
             status=position.state,
             benefit_class=position.benefit_class,
             queue_number=position.number,
-            ahead=None if position.number is None else QueueAhead(
+            ahead=None
+            if position.number is None
+            else QueueAhead(
                 extraordinary=position.ahead_extraordinary,
                 priority=position.ahead_priority,
                 general=position.ahead_general,
@@ -233,7 +248,7 @@ class QueueEdge:
 @strawberry.type
 class PageInfo:
     has_next_page: bool
-    end_cursor: Optional[str]
+    end_cursor: str | None
 
 
 @strawberry.type(description="A page of a cohort's queue, in order; `after` takes an `endCursor` (keyset).")
@@ -252,7 +267,7 @@ def _person(iin: str, data: dict | None, reveal: bool) -> Person:
     )
 
 
-async def _queue_number(model: ApplicationModel) -> Optional[int]:
+async def _queue_number(model: ApplicationModel) -> int | None:
     if model.registered_at is None:
         return None
     entry = await QueueEntry.get_or_none(application_id=model.id).only("id", "number")
@@ -283,21 +298,38 @@ async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: boo
         notify_channel=model.notify_channel,
         notify_language=model.notify_language,
         contacts=[
-            Contact(kind=c.kind, value=phones.display(c.value) if c.kind == "phone" else c.value, confirmed=c.confirmed_at is not None)
+            Contact(
+                kind=c.kind,
+                value=phones.display(c.value) if c.kind == "phone" else c.value,
+                confirmed=c.confirmed_at is not None,
+            )
             for c in sorted(model.contacts, key=lambda c: (c.kind, c.rank))
         ],
-        preferences=[Kindergarten.of(p.kindergarten, language) for p in sorted(model.preferences, key=lambda p: p.rank)],
+        preferences=[
+            Kindergarten.of(p.kindergarten, language) for p in sorted(model.preferences, key=lambda p: p.rank)
+        ],
         benefits=[
             BenefitClaim(
-                id=strawberry.ID(str(b.id)), category=BenefitCategory.of(b.category, language),
-                source=b.source, status=b.status, reason=b.reason, decided_at=b.decided_at,
+                id=strawberry.ID(str(b.id)),
+                category=BenefitCategory.of(b.category, language),
+                source=b.source,
+                status=b.status,
+                reason=b.reason,
+                decided_at=b.decided_at,
                 has_document=b.document_id is not None,
             )
             for b in model.benefits
             if b.status != "withdrawn"
         ],
         events=[
-            ApplicationEvent(kind=e.kind, from_state=e.from_state, to_state=e.to_state, actor=e.actor, reason=e.reason, at=e.created_at)
+            ApplicationEvent(
+                kind=e.kind,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                actor=e.actor,
+                reason=e.reason,
+                at=e.created_at,
+            )
             for e in sorted(model.events, key=lambda e: e.id)
         ],
         version=model.version,

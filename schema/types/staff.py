@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
 
 import strawberry
 from strawberry.types import Info
 
 from schema.types import Application, PageInfo, application_of
 from server.models import Application as ApplicationModel
-from server.models import AuditEntry
+from server.models import AuditEntry, QueueEntry
 from server.models import BenefitClaim as BenefitClaimModel
-from server.models import QueueEntry
 from server.services import backoffice, registry
 
 
@@ -23,8 +21,8 @@ class AuditRow:
     ip: str
     entity: str
     field: str
-    before: Optional[str]
-    after: Optional[str]
+    before: str | None
+    after: str | None
     reason: str
 
 
@@ -38,10 +36,12 @@ class StaffBenefit:
     status: str = strawberry.field(description="pending | confirmed | rejected")
     reason: str
     decided_by: str
-    decided_at: Optional[datetime]
+    decided_at: datetime | None
     claimed_at: datetime
-    document_id: Optional[str] = strawberry.field(description="For `GET /staff/documents/{documentId}` (staff of the department only).")
-    content_type: Optional[str]
+    document_id: str | None = strawberry.field(
+        description="For `GET /staff/documents/{documentId}` (staff of the department only)."
+    )
+    content_type: str | None
 
 
 @strawberry.type(description="An application as the staff of its department see it: IINs shown, with its history.")
@@ -58,7 +58,16 @@ class StaffApplication:
     async def audit(self, last: int = 50) -> list[AuditRow]:
         rows = await AuditEntry.filter(application_id=self.model.id).order_by("-id").limit(max(1, min(last, 200)))
         return [
-            AuditRow(at=r.at, actor=r.actor, ip=r.ip, entity=r.entity, field=r.field, before=r.before, after=r.after, reason=r.reason)
+            AuditRow(
+                at=r.at,
+                actor=r.actor,
+                ip=r.ip,
+                entity=r.entity,
+                field=r.field,
+                before=r.before,
+                after=r.after,
+                reason=r.reason,
+            )
             for r in rows
         ]
 
@@ -73,9 +82,16 @@ class StaffApplication:
         language = info.context.language
         return [
             StaffBenefit(
-                claim_id=strawberry.ID(str(c.id)), category_code=c.category.code, category_name=c.category.name(language),
-                benefit_class=c.category.benefit_class, source=c.source, status=c.status, reason=c.reason,
-                decided_by=c.decided_by, decided_at=c.decided_at, claimed_at=c.created_at,
+                claim_id=strawberry.ID(str(c.id)),
+                category_code=c.category.code,
+                category_name=c.category.name(language),
+                benefit_class=c.category.benefit_class,
+                source=c.source,
+                status=c.status,
+                reason=c.reason,
+                decided_by=c.decided_by,
+                decided_at=c.decided_at,
+                claimed_at=c.created_at,
                 document_id=str(c.document.id) if c.document else None,
                 content_type=c.document.content_type if c.document else None,
             )
@@ -83,7 +99,7 @@ class StaffApplication:
         ]
 
     @classmethod
-    async def of(cls, model: ApplicationModel, info: Info) -> "StaffApplication":
+    async def of(cls, model: ApplicationModel, info: Info) -> StaffApplication:
         principal = info.context.principal
         department = model.department_id
         return cls(
@@ -99,22 +115,26 @@ class StaffApplication:
 
 @strawberry.type(description="A line of the staff's application list.")
 class StaffApplicationRow:
-    registration_number: Optional[str]
+    registration_number: str | None
     status: str
-    cohort: Optional[int]
+    cohort: int | None
     benefit_class: str
     child_name: str
-    queue_number: Optional[int]
-    confirmed_at: Optional[datetime]
+    queue_number: int | None
+    confirmed_at: datetime | None
 
     @classmethod
-    async def of(cls, model: ApplicationModel) -> "StaffApplicationRow":
+    async def of(cls, model: ApplicationModel) -> StaffApplicationRow:
         entry = await QueueEntry.get_or_none(application_id=model.id).only("id", "number")
         child = await registry.cached(model.child_iin) if model.child_iin else None
         return cls(
-            registration_number=model.registration_number, status=model.state, cohort=model.cohort,
-            benefit_class=model.benefit_class, child_name=registry.full_name(child),
-            queue_number=entry.number if entry else None, confirmed_at=model.confirmed_at,
+            registration_number=model.registration_number,
+            status=model.state,
+            cohort=model.cohort,
+            benefit_class=model.benefit_class,
+            child_name=registry.full_name(child),
+            queue_number=entry.number if entry else None,
+            confirmed_at=model.confirmed_at,
         )
 
 
@@ -139,17 +159,21 @@ class VerificationItem:
     category_name: str
     benefit_class: str
     claimed_at: datetime
-    document_id: Optional[str]
-    content_type: Optional[str]
+    document_id: str | None
+    content_type: str | None
 
     @classmethod
-    def of(cls, claim: BenefitClaimModel, language: str) -> "VerificationItem":
+    def of(cls, claim: BenefitClaimModel, language: str) -> VerificationItem:
         document = claim.document
         return cls(
-            claim_id=strawberry.ID(str(claim.id)), registration_number=claim.application.registration_number or "",
-            application_version=claim.application.version, category_code=claim.category.code,
-            category_name=claim.category.name(language), benefit_class=claim.category.benefit_class,
-            claimed_at=claim.created_at, document_id=str(document.id) if document else None,
+            claim_id=strawberry.ID(str(claim.id)),
+            registration_number=claim.application.registration_number or "",
+            application_version=claim.application.version,
+            category_code=claim.category.code,
+            category_name=claim.category.name(language),
+            benefit_class=claim.category.benefit_class,
+            claimed_at=claim.created_at,
+            document_id=str(document.id) if document else None,
             content_type=document.content_type if document else None,
         )
 
@@ -158,5 +182,5 @@ class VerificationItem:
 class Viewer:
     kind: str
     name: str
-    role: Optional[str]
-    department_code: Optional[str]
+    role: str | None
+    department_code: str | None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from server import runtime
 from server.auth import ratelimit
@@ -38,7 +38,7 @@ async def create(phone: str, purpose: str, subject: str) -> tuple[OtpChallenge, 
         purpose=purpose,
         subject=subject,
         code_hash=_hash(challenge_id, code),
-        expires_at=datetime.now(timezone.utc) + timedelta(seconds=settings.otp_ttl_seconds),
+        expires_at=datetime.now(UTC) + timedelta(seconds=settings.otp_ttl_seconds),
     )
     return challenge, code
 
@@ -56,7 +56,7 @@ async def verify(challenge_id: uuid.UUID, code: str, purpose: str, subject: str)
     challenge = await OtpChallenge.get_or_none(id=challenge_id, purpose=purpose, subject=subject)
     if challenge is None or challenge.consumed_at is not None:
         raise DomainError("otp.expired", "code")
-    if challenge.expires_at <= datetime.now(timezone.utc):
+    if challenge.expires_at <= datetime.now(UTC):
         raise DomainError("otp.expired", "code")
     from tortoise.expressions import F
 
@@ -69,9 +69,7 @@ async def verify(challenge_id: uuid.UUID, code: str, purpose: str, subject: str)
         if challenge.attempts + 1 >= settings.otp_max_attempts:
             raise DomainError("otp.exhausted", "code")
         raise DomainError("otp.invalid", "code")
-    consumed = await OtpChallenge.filter(id=challenge_id, consumed_at=None).update(
-        consumed_at=datetime.now(timezone.utc)
-    )
+    consumed = await OtpChallenge.filter(id=challenge_id, consumed_at=None).update(consumed_at=datetime.now(UTC))
     if not consumed:
         raise DomainError("otp.expired", "code")
     return challenge

@@ -3,7 +3,7 @@ each. Accounts are created and managed from the command line (`kezek staff …`)
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,7 +22,9 @@ _DUMMY = _hasher.hash("not-a-password-of-anyone")
 
 
 def principal_of(account: StaffAccount) -> Principal:
-    return Principal(kind="staff", name=account.username, department_id=account.department_id, role=account.role, staff_id=account.id)
+    return Principal(
+        kind="staff", name=account.username, department_id=account.department_id, role=account.role, staff_id=account.id
+    )
 
 
 def _check_password(password: str) -> None:
@@ -43,7 +45,10 @@ async def create(username: str, full_name: str, role: str, department_code: str,
     if await StaffAccount.filter(username=username).exists():
         raise DomainError("staff.exists", "username")
     return await StaffAccount.create(
-        username=username, full_name=full_name.strip() or username, role=role, department=department,
+        username=username,
+        full_name=full_name.strip() or username,
+        role=role,
+        department=department,
         password_hash=_hasher.hash(password),
     )
 
@@ -84,7 +89,7 @@ async def authenticate(username: str, password: str, ip: str) -> StaffAccount:
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
     account.failed_logins = 0
-    account.last_login_at = datetime.now(timezone.utc)
+    account.last_login_at = datetime.now(UTC)
     await account.save()
     return account
 

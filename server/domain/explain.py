@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from enum import Enum
-from typing import Mapping
+from enum import StrEnum
 
 from server.domain.states import State, Transition
 
 
-class ChangeKind(str, Enum):
+class ChangeKind(StrEnum):
     """What happened to an application that affects its cohort's order."""
 
     REGISTERED = "registered"
@@ -73,9 +73,7 @@ class Moved:
         return self.kind.value
 
 
-def explain(
-    old: Mapping[int, int], new: Mapping[int, int], changes: Mapping[int, Moved]
-) -> dict[int, dict[str, int]]:
+def explain(old: Mapping[int, int], new: Mapping[int, int], changes: Mapping[int, Moved]) -> dict[int, dict[str, int]]:
     """For every key numbered both before and after whose number changed: the count of
     each reason. Arrivals and departures of changes with no number on one side are
     counted by binary search, so a refresh of a large cohort stays linear-ish."""

@@ -14,9 +14,9 @@ _W2 = (3, 4, 5, 6, 7, 8, 9, 10, 11, 1, 2)
 def check_digit(first11: str) -> int | None:
     """The 12th digit for eleven digits, or None when no digit makes a valid IIN."""
     digits = [int(c) for c in first11]
-    k = sum(w * d for w, d in zip(_W1, digits)) % 11
+    k = sum(w * d for w, d in zip(_W1, digits, strict=False)) % 11
     if k == 10:
-        k = sum(w * d for w, d in zip(_W2, digits)) % 11
+        k = sum(w * d for w, d in zip(_W2, digits, strict=False)) % 11
         if k == 10:
             return None
     return k

@@ -13,13 +13,13 @@ Pure code: takes the cohort's entries, returns them in queue order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
-from typing import Iterable, Sequence
+from enum import StrEnum
 
 
-class BenefitClass(str, Enum):
+class BenefitClass(StrEnum):
     EXTRAORDINARY = "extraordinary"
     PRIORITY = "priority"
     GENERAL = "general"
@@ -111,7 +111,7 @@ def standings(entries: Sequence[Entry], rule: Rule = Rule()) -> dict[int, Standi
     """R23: each active entry's 1-based position, with the count of each (own) class
     standing ahead of it."""
     result: dict[int, Standing] = {}
-    ahead = {c: 0 for c in BenefitClass}
+    ahead = dict.fromkeys(BenefitClass, 0)
     for number, entry in enumerate(order(entries, rule), start=1):
         result[entry.key] = Standing(
             number,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class State(str, Enum):
+class State(StrEnum):
     DRAFT = "draft"
     SUBMITTED = "submitted"  # confirmed by the parent, waiting for the registration job
     QUEUED = "queued"  # registered: has a registration number and a queue number
@@ -17,7 +17,7 @@ class State(str, Enum):
     ABANDONED = "abandoned"  # a draft nobody finished
 
 
-class Transition(str, Enum):
+class Transition(StrEnum):
     SUBMIT = "submit"
     REGISTER = "register"
     SUSPEND = "suspend"

@@ -11,7 +11,7 @@ from server.gateways.registry import DemoRegistry, HttpRegistry, Registry
 from server.gateways.sms import HttpSms, OutboxSms, SmsGateway
 from server.gateways.storage import LocalStorage, Storage
 
-__all__ = ["Gateways", "GatewayError", "build_gateways"]
+__all__ = ["GatewayError", "Gateways", "build_gateways"]
 
 
 @dataclass
@@ -55,6 +55,4 @@ def build_gateways(settings: Settings) -> Gateways:
         email = OutboxEmail()
     else:
         raise RuntimeError(f"unknown KEZEK_EMAIL_BACKEND {settings.email_backend!r}")
-    return Gateways(
-        registry=registry, sms=sms, email=email, storage=LocalStorage(settings.upload_dir)
-    )
+    return Gateways(registry=registry, sms=sms, email=email, storage=LocalStorage(settings.upload_dir))

@@ -50,9 +50,7 @@ class HttpRegistry:
         # One pooled client per process: a new client per lookup costs a TLS and
         # connection set-up each time.
         if self._client is None or self._client.is_closed:
-            self._client = httpx.AsyncClient(
-                timeout=self.timeout, headers={"Authorization": f"Bearer {self.token}"}
-            )
+            self._client = httpx.AsyncClient(timeout=self.timeout, headers={"Authorization": f"Bearer {self.token}"})
         return self._client
 
     async def close(self) -> None:

@@ -1,7 +1,5 @@
 """Tortoise models, one module per aggregate."""
 
-from server.models.department import BenefitCategory, Department, Kindergarten
-from server.models.registry import RegistryRecord
 from server.models.application import (
     Application,
     ApplicationEvent,
@@ -12,18 +10,20 @@ from server.models.application import (
     Preference,
     RegistrationSequence,
 )
+from server.models.auth import IntegratorToken, OtpChallenge
+from server.models.department import BenefitCategory, Department, Kindergarten
 from server.models.notification import Notification
 from server.models.queue import CohortChange, QueueChange, QueueCohort, QueueEntry
-from server.models.auth import IntegratorToken, OtpChallenge
+from server.models.registry import RegistryRecord
 from server.models.staff import AuditEntry, StaffAccount
 
 __all__ = [
     "Application",
-    "AuditEntry",
-    "CohortChange",
     "ApplicationEvent",
+    "AuditEntry",
     "BenefitCategory",
     "BenefitClaim",
+    "CohortChange",
     "Contact",
     "Department",
     "Document",

@@ -10,9 +10,7 @@ class Notification(Model):
 
     id = fields.IntField(primary_key=True)
     event_key = fields.CharField(max_length=160, unique=True)
-    application = fields.ForeignKeyField(
-        "kezek.Application", related_name="notifications", null=True
-    )
+    application = fields.ForeignKeyField("kezek.Application", related_name="notifications", null=True)
     kind = fields.CharField(max_length=32)
     channel = fields.CharField(max_length=8)  # sms | email
     recipient = fields.CharField(max_length=254)

@@ -8,7 +8,7 @@ import hashlib
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
@@ -17,7 +17,8 @@ from tortoise.transactions import in_transaction
 from server import runtime
 from server.auth import otp
 from server.auth.principal import Principal
-from server.domain import age, benefits, documents, iin as iin_rules, phones, states
+from server.domain import age, benefits, documents, phones, states
+from server.domain import iin as iin_rules
 from server.domain.explain import ChangeKind
 from server.domain.journey import step_index
 from server.domain.states import State, Transition
@@ -45,7 +46,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def today_in(department: Department) -> date:
@@ -212,10 +213,14 @@ async def transition(application: Application, move: Transition, actor: str, rea
     application.state = after.value
     if after not in states.ACTIVE:
         application.active_key = None  # R5: the child may apply again
-    event = await record_event(application, move.value, actor, from_state=before.value, to_state=after.value, reason=reason)
+    event = await record_event(
+        application, move.value, actor, from_state=before.value, to_state=after.value, reason=reason
+    )
     message = TOLD.get(move)
     if message and application.registration_number:  # R34, sent after commit (notifications.deliver_soon)
-        await notifications.queue_for_application(application, message, str(event.id), number=application.registration_number)
+        await notifications.queue_for_application(
+            application, message, str(event.id), number=application.registration_number
+        )
     return await queue.note_transition(application, move)
 
 
@@ -322,11 +327,15 @@ async def confirm_phone(principal: Principal, rank: int, challenge_id: str, code
         raise DomainError("otp.expired", "code") from exc
     challenge = await otp.verify(challenge_uuid, code, f"phone{rank}", str(draft.public_id))
     async with in_transaction():
-        await Contact.filter(application=draft, kind="phone", rank=rank, value=challenge.phone).update(confirmed_at=_now())
+        await Contact.filter(application=draft, kind="phone", rank=rank, value=challenge.phone).update(
+            confirmed_at=_now()
+        )
         _advance(draft, "phone1" if rank == 1 else "phone2")
         draft.version += 1
         await draft.save()
-        await record_event(draft, "phone_confirmed", principal.actor, data={"rank": rank, "phone": phones.mask(challenge.phone)})
+        await record_event(
+            draft, "phone_confirmed", principal.actor, data={"rank": rank, "phone": phones.mask(challenge.phone)}
+        )
     return draft
 
 
@@ -386,8 +395,12 @@ async def set_child(principal: Principal, child_iin: str) -> Application:
         for code in facts.registry_benefits:
             if code in categories:
                 await BenefitClaim.create(
-                    application=draft, category=categories[code], source="registry",
-                    status="confirmed", decided_by="registry", decided_at=_now(),
+                    application=draft,
+                    category=categories[code],
+                    source="registry",
+                    status="confirmed",
+                    decided_by="registry",
+                    decided_at=_now(),
                 )
         await record_event(draft, "child_set", principal.actor, data={"benefits": facts.registry_benefits})
     return draft
@@ -427,8 +440,14 @@ async def claim_benefit(principal: Principal, category_code: str, filename: str,
 
 
 async def store_claim(
-    application: Application, category_code: str, filename: str, data: bytes | None, actor: str,
-    *, status: str = "pending", reason: str = "",
+    application: Application,
+    category_code: str,
+    filename: str,
+    data: bytes | None,
+    actor: str,
+    *,
+    status: str = "pending",
+    reason: str = "",
 ) -> BenefitClaim:
     """A document-backed claim with its scan (PDF, JPEG or PNG by content, within the
     department's size limit), for the draft, the cabinet and the back-office alike."""
@@ -438,7 +457,9 @@ async def store_claim(
         raise DomainError("benefit.unknown", "category")
     if category.evidence != "document":
         raise DomainError("benefit.not_by_document", "category")
-    if await BenefitClaim.filter(application=application, category=category, status__in=("pending", "confirmed")).exists():
+    if await BenefitClaim.filter(
+        application=application, category=category, status__in=("pending", "confirmed")
+    ).exists():
         raise DomainError("benefit.duplicate", "category")
     if not data:
         raise DomainError("document.required", "document")
@@ -453,13 +474,22 @@ async def store_claim(
     await runtime.get().gateways.storage.save(key, data)
     async with in_transaction():
         document = await Document.create(
-            id=document_id, application=application, content_type=mime, size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(), storage_key=key,
+            id=document_id,
+            application=application,
+            content_type=mime,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            storage_key=key,
             original_name=(filename or "")[-200:],
         )
         claim = await BenefitClaim.create(
-            application=application, category=category, source="document", status=status, document=document,
-            reason=reason, decided_by=actor if status != "pending" else "",
+            application=application,
+            category=category,
+            source="document",
+            status=status,
+            document=document,
+            reason=reason,
+            decided_by=actor if status != "pending" else "",
             decided_at=_now() if status != "pending" else None,
         )
         await record_event(application, "benefit_claimed", actor, reason=reason, data={"category": category.code})
@@ -713,8 +743,12 @@ async def _submit_new(principal: Principal, data: SubmitInput, scoped_key: str) 
         for code in facts.registry_benefits:
             if code in categories:
                 await BenefitClaim.create(
-                    application=application, category=categories[code], source="registry",
-                    status="confirmed", decided_by="registry", decided_at=now,
+                    application=application,
+                    category=categories[code],
+                    source="registry",
+                    status="confirmed",
+                    decided_by="registry",
+                    decided_at=now,
                 )
     try:
         result = await _submit(application, principal, scoped_key)

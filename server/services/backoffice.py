@@ -11,9 +11,10 @@ transaction as the change.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -176,9 +177,16 @@ class _Audit:
             return
         self.changed.append(field)
         await AuditEntry.create(
-            actor=self.edit.principal.actor, ip=self.edit.ip[:64], department_id=self.application.department_id,
-            application=self.application, entity=entity, entity_id=str(entity_id), field=field,
-            before=_text(before), after=_text(after), reason=self.edit.reason.strip(),
+            actor=self.edit.principal.actor,
+            ip=self.edit.ip[:64],
+            department_id=self.application.department_id,
+            application=self.application,
+            entity=entity,
+            entity_id=str(entity_id),
+            field=field,
+            before=_text(before),
+            after=_text(after),
+            reason=self.edit.reason.strip(),
         )
 
 
@@ -213,7 +221,10 @@ async def _change(
             application.version += 1
             await application.save()
             await applications.record_event(
-                application, "staff_edit", edit.principal.actor, reason=edit.reason.strip(),
+                application,
+                "staff_edit",
+                edit.principal.actor,
+                reason=edit.reason.strip(),
                 data={"fields": audit.changed},
             )
     if moved:
@@ -236,7 +247,7 @@ async def set_phone(edit: Edit, rank: int, value: str) -> Application:
             raise DomainError("phone.taken", f"phone{rank}")
         await audit.field("contact", contact.id, f"phone{rank}", contact.value, number)
         contact.value = number
-        contact.confirmed_at = datetime.now(timezone.utc)
+        contact.confirmed_at = datetime.now(UTC)
         await contact.save()
 
     return await _change(edit, "application.edit", body)
@@ -259,7 +270,9 @@ async def set_email(edit: Edit, value: str) -> Application:
             contact.value = address  # type: ignore[assignment]
             await contact.save()
         else:
-            await Contact.create(application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(timezone.utc))
+            await Contact.create(
+                application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(UTC)
+            )
 
     return await _change(edit, "application.edit", body)
 
@@ -283,12 +296,25 @@ async def set_preferences(
         choice = await applications.check_preferences(
             department, kindergarten_codes, any_kindergarten, group_language, desired_start
         )
-        before = [p.kindergarten.code for p in await Preference.filter(application=application).order_by("rank").prefetch_related("kindergarten")]
+        before = [
+            p.kindergarten.code
+            for p in await Preference.filter(application=application).order_by("rank").prefetch_related("kindergarten")
+        ]
         after = [k.code for k in choice.kindergartens]
         await audit.field("application", application.id, "kindergartens", ",".join(before), ",".join(after))
-        await audit.field("application", application.id, "any_kindergarten", application.any_kindergarten, choice.any_kindergarten or not after)
-        await audit.field("application", application.id, "group_language", application.group_language, choice.group_language)
-        await audit.field("application", application.id, "desired_start", application.desired_start, choice.desired_start)
+        await audit.field(
+            "application",
+            application.id,
+            "any_kindergarten",
+            application.any_kindergarten,
+            choice.any_kindergarten or not after,
+        )
+        await audit.field(
+            "application", application.id, "group_language", application.group_language, choice.group_language
+        )
+        await audit.field(
+            "application", application.id, "desired_start", application.desired_start, choice.desired_start
+        )
         if audit.changed:
             await applications.write_preferences(application, choice)
 
@@ -318,6 +344,7 @@ async def transition(edit: Edit, move: str) -> Application:
 async def decide_claim(edit: Edit, claim_id: int, confirm: bool) -> Application:
     """R14: staff confirm or reject a pending document claim; a rejection needs a reason.
     The parent is told (R34); a confirmation moves the application in its cohort."""
+
     async def body(application: Application, audit: _Audit) -> bool:
         claim = await BenefitClaim.get_or_none(id=claim_id, application=application).prefetch_related("category")
         if claim is None or claim.status != "pending":
@@ -325,16 +352,23 @@ async def decide_claim(edit: Edit, claim_id: int, confirm: bool) -> Application:
         status = "confirmed" if confirm else "rejected"
         await audit.field("benefit_claim", claim.id, f"benefit:{claim.category.code}", claim.status, status)
         claim.status, claim.reason = status, edit.reason.strip()
-        claim.decided_by, claim.decided_at = edit.principal.actor, datetime.now(timezone.utc)
+        claim.decided_by, claim.decided_at = edit.principal.actor, datetime.now(UTC)
         await claim.save()
         await applications.record_event(
-            application, f"benefit_{status}", edit.principal.actor, reason=claim.reason, data={"category": claim.category.code}
+            application,
+            f"benefit_{status}",
+            edit.principal.actor,
+            reason=claim.reason,
+            data={"category": claim.category.code},
         )
         before = application.benefit_class
         moved = await applications.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
         await audit.field("application", application.id, "benefit_class", before, application.benefit_class)
         await notifications.queue_for_application(
-            application, f"benefit_{status}", f"{claim.id}", number=application.registration_number,
+            application,
+            f"benefit_{status}",
+            f"{claim.id}",
+            number=application.registration_number,
         )
         return bool(moved)
 
@@ -353,10 +387,14 @@ async def withdraw_benefit(edit: Edit, claim_id: int) -> Application:
             raise DomainError("claim.unknown", "claim")
         await audit.field("benefit_claim", claim.id, f"benefit:{claim.category.code}", claim.status, "withdrawn")
         claim.status, claim.reason = "withdrawn", edit.reason.strip()
-        claim.decided_by, claim.decided_at = edit.principal.actor, datetime.now(timezone.utc)
+        claim.decided_by, claim.decided_at = edit.principal.actor, datetime.now(UTC)
         await claim.save()
         await applications.record_event(
-            application, "benefit_withdrawn", edit.principal.actor, reason=claim.reason, data={"category": claim.category.code}
+            application,
+            "benefit_withdrawn",
+            edit.principal.actor,
+            reason=claim.reason,
+            data={"category": claim.category.code},
         )
         before = application.benefit_class
         moved = await applications.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
@@ -372,7 +410,13 @@ async def add_benefit(edit: Edit, category_code: str, filename: str, data: bytes
 
     async def body(application: Application, audit: _Audit) -> bool:
         claim = await applications.store_claim(
-            application, category_code, filename, data, edit.principal.actor, status="confirmed", reason=edit.reason.strip()
+            application,
+            category_code,
+            filename,
+            data,
+            edit.principal.actor,
+            status="confirmed",
+            reason=edit.reason.strip(),
         )
         await audit.field("benefit_claim", claim.id, f"benefit:{category_code}", None, "confirmed")
         before = application.benefit_class
@@ -391,7 +435,23 @@ def allowed_transitions(principal: Principal, application: Application) -> list[
 
 
 __all__ = [
-    "Edit", "Filters", "Page", "ValidationErrors", "add_benefit", "allowed_transitions", "application_for",
-    "decide_claim", "document_for", "find", "may", "set_email", "set_notifications", "set_phone",
-    "set_preferences", "staff_role", "transition", "verification_queue", "withdraw_benefit",
+    "Edit",
+    "Filters",
+    "Page",
+    "ValidationErrors",
+    "add_benefit",
+    "allowed_transitions",
+    "application_for",
+    "decide_claim",
+    "document_for",
+    "find",
+    "may",
+    "set_email",
+    "set_notifications",
+    "set_phone",
+    "set_preferences",
+    "staff_role",
+    "transition",
+    "verification_queue",
+    "withdraw_benefit",
 ]

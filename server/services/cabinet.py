@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
@@ -53,8 +53,11 @@ async def start_login(applicant_iin: str, phone: str, ip: str) -> str:
     await otp.check_send_allowed(number, ip)
     challenge, code = await otp.create(number, LOGIN, _subject(iin))
     owner = await Application.filter(
-        applicant_iin=iin, registration_number__not_isnull=True,
-        contacts__kind="phone", contacts__value=number, contacts__confirmed_at__not_isnull=True,
+        applicant_iin=iin,
+        registration_number__not_isnull=True,
+        contacts__kind="phone",
+        contacts__value=number,
+        contacts__confirmed_at__not_isnull=True,
     ).first()
     if owner is not None:
         await _send(owner, number, code, str(challenge.id))
@@ -74,14 +77,20 @@ async def confirm_login(challenge_id: str, code: str) -> list[int]:
         raise DomainError("otp.expired", "code")
     challenge = await otp.verify(challenge_uuid, code, LOGIN, pending.subject)
     candidates = await Application.filter(
-        registration_number__not_isnull=True, contacts__kind="phone", contacts__value=challenge.phone,
+        registration_number__not_isnull=True,
+        contacts__kind="phone",
+        contacts__value=challenge.phone,
         contacts__confirmed_at__not_isnull=True,
     ).values_list("id", "applicant_iin")
     mine = {row for row in candidates if hmac.compare_digest(_subject(row[1]), challenge.subject)}
     if not mine:
         raise DomainError("otp.invalid", "code")
     iins = {iin for _, iin in mine}
-    return list(await Application.filter(applicant_iin__in=iins, registration_number__not_isnull=True).order_by("id").values_list("id", flat=True))
+    return list(
+        await Application.filter(applicant_iin__in=iins, registration_number__not_isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
 
 
 async def my_applications(principal: Principal) -> list[Application]:
@@ -108,7 +117,9 @@ async def add_phone(principal: Principal, registration_number: str, phone: str, 
     """A new phone, confirmed by its own one-time password (R2); returns the challenge."""
     application = await _mine(principal, registration_number)
     number = applications.clean_phone(phone, "phone")
-    if await Contact.filter(application=application, kind="phone", value=number, confirmed_at__not_isnull=True).exists():
+    if await Contact.filter(
+        application=application, kind="phone", value=number, confirmed_at__not_isnull=True
+    ).exists():
         raise DomainError("phone.known", "phone")
     await otp.check_send_allowed(number, ip)
     challenge, code = await otp.create(number, NEW_PHONE, str(application.public_id))
@@ -128,10 +139,15 @@ async def confirm_phone(principal: Principal, registration_number: str, challeng
         if not await Contact.filter(application=application, kind="phone", value=challenge.phone).exists():
             ranks = await Contact.filter(application=application, kind="phone").values_list("rank", flat=True)
             await Contact.create(
-                application=application, kind="phone", value=challenge.phone, rank=max(ranks, default=0) + 1,
-                confirmed_at=datetime.now(timezone.utc),
+                application=application,
+                kind="phone",
+                value=challenge.phone,
+                rank=max(ranks, default=0) + 1,
+                confirmed_at=datetime.now(UTC),
             )
-        await applications.record_event(application, "phone_added", principal.actor, data={"phone": phone_rules.mask(challenge.phone)})
+        await applications.record_event(
+            application, "phone_added", principal.actor, data={"phone": phone_rules.mask(challenge.phone)}
+        )
         await _bump(application)
     return application
 
@@ -142,7 +158,9 @@ async def remove_phone(principal: Principal, registration_number: str, phone: st
     number = applications.clean_phone(phone, "phone")
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
-        confirmed = await Contact.filter(application=application, kind="phone", confirmed_at__not_isnull=True).order_by("rank")
+        confirmed = await Contact.filter(application=application, kind="phone", confirmed_at__not_isnull=True).order_by(
+            "rank"
+        )
         target = next((c for c in confirmed if c.value == number), None)
         if target is None:
             raise DomainError("contact.unknown", "phone")
@@ -153,7 +171,9 @@ async def remove_phone(principal: Principal, registration_number: str, phone: st
             if contact.rank != rank:
                 contact.rank = rank
                 await contact.save()
-        await applications.record_event(application, "phone_removed", principal.actor, data={"phone": phone_rules.mask(number)})
+        await applications.record_event(
+            application, "phone_removed", principal.actor, data={"phone": phone_rules.mask(number)}
+        )
         await _bump(application)
     return application
 
@@ -170,7 +190,7 @@ async def set_email(principal: Principal, registration_number: str, email: str) 
             # Confirmed by the parent typing it, as in the journey: messages go only to
             # confirmed contacts (notifications.queue_for_application).
             await Contact.create(
-                application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(timezone.utc)
+                application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(UTC)
             )
         await applications.record_event(application, "email_changed", principal.actor)
         await _bump(application)
@@ -184,12 +204,16 @@ async def set_notifications(principal: Principal, registration_number: str, chan
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
         application.notify_channel, application.notify_language = channel, language
-        await applications.record_event(application, "notifications_changed", principal.actor, data={"channel": channel, "language": language})
+        await applications.record_event(
+            application, "notifications_changed", principal.actor, data={"channel": channel, "language": language}
+        )
         await _bump(application)
     return application
 
 
-async def claim_benefit(principal: Principal, registration_number: str, category_code: str, filename: str, data: bytes | None) -> Application:
+async def claim_benefit(
+    principal: Principal, registration_number: str, category_code: str, filename: str, data: bytes | None
+) -> Application:
     """R14, R15: a benefit added later, pending until staff decide."""
     application = await _mine(principal, registration_number)
     async with in_transaction():
@@ -209,9 +233,11 @@ async def withdraw_benefit(principal: Principal, registration_number: str, claim
         ).prefetch_related("category")
         if claim is None:
             raise DomainError("claim.unknown", "claim")
-        claim.status, claim.decided_by, claim.decided_at = "withdrawn", principal.actor, datetime.now(timezone.utc)
+        claim.status, claim.decided_by, claim.decided_at = "withdrawn", principal.actor, datetime.now(UTC)
         await claim.save()
-        await applications.record_event(application, "benefit_withdrawn", principal.actor, data={"category": claim.category.code})
+        await applications.record_event(
+            application, "benefit_withdrawn", principal.actor, data={"category": claim.category.code}
+        )
         moved = await applications.apply_benefit_class(application, principal.actor, "withdrawn by the parent")
         await _bump(application)
     if moved:

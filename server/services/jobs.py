@@ -15,10 +15,8 @@ log = logging.getLogger("kezek.jobs")
 
 async def enqueue(function: str, *args: object, job_id: str, defer_seconds: float | None = None) -> None:
     try:
-        await runtime.get().redis.enqueue_job(
-            function, *args, _job_id=job_id, _defer_by=defer_seconds
-        )
-    except Exception:  # noqa: BLE001 - the sweeper will enqueue it again
+        await runtime.get().redis.enqueue_job(function, *args, _job_id=job_id, _defer_by=defer_seconds)
+    except Exception:
         log.warning("could not enqueue %s (%s); the sweeper will retry", function, job_id)
 
 

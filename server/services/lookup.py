@@ -147,16 +147,30 @@ async def positions(child_iin: str) -> list[Position]:
     result = []
     for row in rows:
         department = Department(
-            id=row[12], code=row[13], name_kk=row[14], name_ru=row[15], name_en=row[16],
-            max_age_years=row[17], max_preferences=row[18], max_document_mb=row[19], priority_ratio=row[20],
+            id=row[12],
+            code=row[13],
+            name_kk=row[14],
+            name_ru=row[15],
+            name_en=row[16],
+            max_age_years=row[17],
+            max_preferences=row[18],
+            max_document_mb=row[19],
+            priority_ratio=row[20],
         )
         result.append(
             Position(
-                application_id=row[0], registration_number=row[1], state=row[2], cohort=row[3],
-                benefit_class=row[4], number=row[5], ahead_extraordinary=row[6] or 0,
-                ahead_priority=row[7] or 0, ahead_general=row[8] or 0,
+                application_id=row[0],
+                registration_number=row[1],
+                state=row[2],
+                cohort=row[3],
+                benefit_class=row[4],
+                number=row[5],
+                ahead_extraordinary=row[6] or 0,
+                ahead_priority=row[7] or 0,
+                ahead_general=row[8] or 0,
                 updated_at=as_datetime(row[9]) if row[9] is not None else None,
-                cohort_size=row[10] or 0, initials=registry.initials(_json(row[11]) if row[11] else None),
+                cohort_size=row[10] or 0,
+                initials=registry.initials(_json(row[11]) if row[11] else None),
                 department=department,
             )
         )

@@ -4,7 +4,7 @@ event so that a retry never makes a second one; delivery is a job."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 
@@ -64,7 +64,9 @@ async def _create(event_key: str, **fields: object) -> Notification | None:
         return None
 
 
-async def queue_otp(application: Application | None, phone: str, code: str, challenge_id: str, language: str) -> Notification | None:
+async def queue_otp(
+    application: Application | None, phone: str, code: str, challenge_id: str, language: str
+) -> Notification | None:
     subject, body = render("otp", language, code=code)
     return await _create(
         f"otp:{challenge_id}",
@@ -78,7 +80,9 @@ async def queue_otp(application: Application | None, phone: str, code: str, chal
     )
 
 
-async def queue_for_application(application: Application, kind: str, event_id: str, **params: object) -> list[Notification]:
+async def queue_for_application(
+    application: Application, kind: str, event_id: str, **params: object
+) -> list[Notification]:
     """One row per channel the parent chose, in the parent's language."""
     language = application.notify_language
     subject, body = render(kind, language, **params)
@@ -134,19 +138,21 @@ async def deliver(notification_id: int) -> str:
         if row.channel == "sms":
             provider_id = await gateways.sms.send(row.recipient, row.body, idempotency_key=row.event_key)
         else:
-            provider_id = await gateways.email.send(
-                row.recipient, row.subject, row.body, idempotency_key=row.event_key
-            )
+            provider_id = await gateways.email.send(row.recipient, row.subject, row.body, idempotency_key=row.event_key)
     except GatewayError as exc:
         await Notification.filter(id=row.id).update(attempts=row.attempts + 1, last_error=str(exc)[:500])
         raise DeliveryDeferred(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - a permanent refusal: record and stop
+    except Exception as exc:
         await Notification.filter(id=row.id).update(
             attempts=row.attempts + 1, state="failed", last_error=f"{type(exc).__name__}: {exc}"[:500]
         )
         log.error("notification %s failed for good: %s", row.id, type(exc).__name__)
         return "failed"
     await Notification.filter(id=row.id, state="pending").update(
-        state="sent", attempts=row.attempts + 1, provider_id=provider_id[:100], sent_at=datetime.now(timezone.utc), last_error=""
+        state="sent",
+        attempts=row.attempts + 1,
+        provider_id=provider_id[:100],
+        sent_at=datetime.now(UTC),
+        last_error="",
     )
     return "sent"

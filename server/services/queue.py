@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -43,8 +44,10 @@ async def note_change(application: Application, kind: ChangeKind) -> bool:
     if application.registered_at is None or application.cohort is None:
         return False
     await CohortChange.create(
-        department_id=application.department_id, cohort=application.cohort,
-        application_id=application.id, kind=kind.value,
+        department_id=application.department_id,
+        cohort=application.cohort,
+        application_id=application.id,
+        kind=kind.value,
     )
     return True
 
@@ -85,15 +88,17 @@ class Refreshed:
 
 async def refresh(department_id: int, cohort: int) -> Refreshed:
     """Refreshes one cohort's stored numbers; idempotent (nothing changed: nothing written)."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     await _ensure_cohort_row(department_id, cohort)
     sent: list[int] = []
     async with in_transaction() as conn:
         postgres = conn.capabilities.dialect == "postgres"
         row = await QueueCohort.select_for_update().get(department_id=department_id, cohort=cohort)
         department = await Department.get(id=department_id)
-        changes = await CohortChange.filter(department_id=department_id, cohort=cohort).order_by("id").values(
-            "id", "application_id", "kind"
+        changes = (
+            await CohortChange.filter(department_id=department_id, cohort=cohort)
+            .order_by("id")
+            .values("id", "application_id", "kind")
         )
         sql = lambda text: raw_sql(conn, text)  # noqa: E731
         _, rows = await conn.execute_query(
@@ -112,8 +117,11 @@ async def refresh(department_id: int, cohort: int) -> Refreshed:
         )
         entries = [
             Entry(
-                key=r[0], benefit_class=BenefitClass(r[1]), registered_at=as_datetime(r[2]),
-                suspended=r[3] == State.SUSPENDED.value, batch=r[4],
+                key=r[0],
+                benefit_class=BenefitClass(r[1]),
+                registered_at=as_datetime(r[2]),
+                suspended=r[3] == State.SUSPENDED.value,
+                batch=r[4],
             )
             for r in rows
         ]
@@ -132,23 +140,27 @@ async def refresh(department_id: int, cohort: int) -> Refreshed:
         moved = _moved(changes, entries, classes, old_numbers, new_numbers)
         reasons = explain(old_numbers, new_numbers, moved)
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await _write_entries(conn, postgres, department_id, cohort, written, now)
         if removed:
             await _delete_entries(conn, postgres, removed)
         texts: dict[tuple, str] = {}  # a shift moves thousands for the same reasons: encode each once
-        await _write_explanations(conn, postgres, [
-            (key, old_numbers[key], new_numbers[key], _encoded(why, texts))
-            for key, why in sorted(reasons.items())
-        ], now)
+        await _write_explanations(
+            conn,
+            postgres,
+            [(key, old_numbers[key], new_numbers[key], _encoded(why, texts)) for key, why in sorted(reasons.items())],
+            now,
+        )
 
         for change in changes:
             if change["kind"] == ChangeKind.REGISTERED.value and change["application_id"] in new_numbers:
-                sent.extend(await _announce_registration(change["application_id"], new_numbers[change["application_id"]]))
+                sent.extend(
+                    await _announce_registration(change["application_id"], new_numbers[change["application_id"]])
+                )
         if changes:
             await CohortChange.filter(id__in=[c["id"] for c in changes]).delete()
 
-        counts = {c: 0 for c in BenefitClass}
+        counts = dict.fromkeys(BenefitClass, 0)
         for entry in entries:
             if not entry.suspended:
                 counts[entry.benefit_class] += 1
@@ -161,11 +173,17 @@ async def refresh(department_id: int, cohort: int) -> Refreshed:
         await row.save()
     for notification_id in sent:
         await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
-    seconds = (datetime.now(timezone.utc) - started).total_seconds()
+    seconds = (datetime.now(UTC) - started).total_seconds()
     if written or removed or changes:
         log.info(
             "refreshed cohort %s/%s: %s changes, %s numbers written, %s removed, %s explained in %.3f s",
-            department_id, cohort, len(changes), len(written), len(removed), len(reasons), seconds,
+            department_id,
+            cohort,
+            len(changes),
+            len(written),
+            len(removed),
+            len(reasons),
+            seconds,
         )
     return Refreshed(department_id, cohort, len(changes), len(new), len(written), len(removed), len(reasons), seconds)
 
@@ -183,8 +201,10 @@ async def refresh_all() -> list[Refreshed]:
     """Every cohort that has registered applications or pending changes (the full
     recompute: `kezek queue-refresh`)."""
     pairs = set(await due_cohorts())
-    rows = await Application.filter(registered_at__not_isnull=True, cohort__not_isnull=True).distinct().values_list(
-        "department_id", "cohort"
+    rows = (
+        await Application.filter(registered_at__not_isnull=True, cohort__not_isnull=True)
+        .distinct()
+        .values_list("department_id", "cohort")
     )
     pairs.update((int(d), int(c)) for d, c in rows)
     return [await refresh(d, c) for d, c in sorted(pairs)]
@@ -232,11 +252,13 @@ async def _ensure_cohort_row(department_id: int, cohort: int) -> None:
         pass  # created by a parallel refresh
 
 
-async def _write_entries(conn: Any, postgres: bool, department_id: int, cohort: int, rows: list[tuple], now: datetime) -> None:
+async def _write_entries(
+    conn: Any, postgres: bool, department_id: int, cohort: int, rows: list[tuple], now: datetime
+) -> None:
     if not rows:
         return
     if postgres:
-        ids, numbers, extra, prio, gen = (list(column) for column in zip(*rows))
+        ids, numbers, extra, prio, gen = (list(column) for column in zip(*rows, strict=False))
         await conn.execute_query(
             "INSERT INTO queue_entry (application_id, department_id, cohort, number, ahead_extraordinary, "
             "ahead_priority, ahead_general, updated_at) "
@@ -271,7 +293,7 @@ async def _write_explanations(conn: Any, postgres: bool, rows: list[tuple[int, i
     if not rows:
         return
     if postgres:
-        ids, olds, news, reasons = (list(column) for column in zip(*rows))
+        ids, olds, news, reasons = (list(column) for column in zip(*rows, strict=False))
         await conn.execute_query(
             "INSERT INTO queue_change (application_id, old_number, new_number, reasons, created_at) "
             "SELECT t.a, t.o, t.n, t.r::jsonb, $5 FROM unnest($1::int[], $2::int[], $3::int[], $4::text[]) AS t(a, o, n, r)",
@@ -288,7 +310,10 @@ async def _announce_registration(application_id: int, queue_number: int) -> list
     """R12: the registered message, with both numbers, once (keyed by the application)."""
     application = await Application.get(id=application_id)
     rows = await notifications.queue_for_application(
-        application, "registered", str(application.id),
-        number=application.registration_number, queue=queue_number,
+        application,
+        "registered",
+        str(application.id),
+        number=application.registration_number,
+        queue=queue_number,
     )
     return [row.id for row in rows]

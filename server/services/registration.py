@@ -5,6 +5,7 @@ message with both numbers (server/services/queue.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,8 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from server.auth.principal import SYSTEM
-from server.domain.registration import registration_number
 from server.domain.explain import are_twins
+from server.domain.registration import registration_number
 from server.domain.states import ACTIVE, State, Transition
 from server.models import Application, Department, RegistrationSequence
 from server.services import queue
@@ -38,9 +39,7 @@ async def register(application_id: int) -> Application | None:
         year = application.confirmed_at.astimezone(ZoneInfo(department.timezone)).year
         # The sequence row is the department's registration lock: bumping it serializes
         # registrations of one department, so numbers are gap-free and twins see each other.
-        await RegistrationSequence.filter(department_id=department.id, year=year).update(
-            last_value=F("last_value") + 1
-        )
+        await RegistrationSequence.filter(department_id=department.id, year=year).update(last_value=F("last_value") + 1)
         sequence = await RegistrationSequence.select_for_update().get(department_id=department.id, year=year)
         application.registration_number = registration_number(department.code, year, sequence.last_value)
         application.registered_at = application.confirmed_at  # R11: the moment of confirmation
@@ -58,13 +57,17 @@ async def _join_twins(application: Application) -> None:
     stand together: every member carries the lowest application id of the batch."""
     if application.child_birth_date is None:
         return
-    siblings = await Application.filter(
-        department_id=application.department_id,
-        applicant_iin=application.applicant_iin,
-        cohort=application.cohort,
-        state__in=[s.value for s in ACTIVE],
-        child_birth_date__not_isnull=True,
-    ).exclude(id=application.id).exclude(child_iin=application.child_iin)
+    siblings = (
+        await Application.filter(
+            department_id=application.department_id,
+            applicant_iin=application.applicant_iin,
+            cohort=application.cohort,
+            state__in=[s.value for s in ACTIVE],
+            child_birth_date__not_isnull=True,
+        )
+        .exclude(id=application.id)
+        .exclude(child_iin=application.child_iin)
+    )
     twins = [s for s in siblings if are_twins(s.child_birth_date, application.child_birth_date)]  # type: ignore[arg-type]
     if not twins:
         return
@@ -79,7 +82,5 @@ async def _ensure_sequence(application: Application) -> None:
     assert application.confirmed_at is not None
     year = application.confirmed_at.astimezone(ZoneInfo(department.timezone)).year
     if not await RegistrationSequence.filter(department_id=department.id, year=year).exists():
-        try:
+        with contextlib.suppress(IntegrityError):  # created by a parallel registration
             await RegistrationSequence.create(department_id=department.id, year=year)
-        except IntegrityError:
-            pass  # created by a parallel registration

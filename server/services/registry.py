@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -21,7 +21,7 @@ async def lookup(iin: str, field: str) -> dict[str, Any]:
         raise DomainError("registry.unavailable", field) from exc
     if data is None:
         raise DomainError("iin.unknown", field)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     updated = await RegistryRecord.filter(iin=iin).update(data=data, fetched_at=now)
     if not updated:
         try:

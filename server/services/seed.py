@@ -4,7 +4,7 @@ categories (R18) and a few applications already in the queue."""
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 from server import demo_data
 from server.auth.principal import Principal
@@ -20,10 +20,15 @@ async def seed_reference_data() -> None:
     for sort_order, (code, klass, evidence, max_age, kk, ru, en) in enumerate(demo_data.BENEFIT_CATEGORIES):
         await BenefitCategory.update_or_create(
             code=code,
-            defaults=dict(
-                benefit_class=klass, evidence=evidence, document_max_age_days=max_age,
-                sort_order=sort_order, name_kk=kk, name_ru=ru, name_en=en,
-            ),
+            defaults={
+                "benefit_class": klass,
+                "evidence": evidence,
+                "document_max_age_days": max_age,
+                "sort_order": sort_order,
+                "name_kk": kk,
+                "name_ru": ru,
+                "name_en": en,
+            },
         )
 
 
@@ -32,13 +37,15 @@ async def seed_demo() -> int:
     applications it registered (0 when the demo was seeded before)."""
     await seed_reference_data()
     for code, kk, ru, en in demo_data.DEPARTMENTS:
-        department, _ = await Department.get_or_create(code=code, defaults=dict(name_kk=kk, name_ru=ru, name_en=en))
+        department, _ = await Department.get_or_create(
+            code=code, defaults={"name_kk": kk, "name_ru": ru, "name_en": en}
+        )
         for row in demo_data.kindergartens(code):
             await Kindergarten.get_or_create(code=row["code"], defaults=dict(department=department, **row))
     if await Application.filter(created_via=SEEDER.actor).exists():
         return 0
     count = 0
-    start = (date.today() + timedelta(days=60)).isoformat()
+    start = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
     for n, (department_code, parent_key, child_key) in enumerate(demo_data.QUEUED):
         parent, child = demo_data.BY_KEY[parent_key], demo_data.BY_KEY[child_key]
         data = applications.SubmitInput(

@@ -16,9 +16,9 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -82,8 +82,13 @@ def _free_port() -> int:
 
 def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args], env=env, cwd=ROOT,
-        capture_output=True, text=True, timeout=120, input=stdin,
+        [sys.executable, "-m", "server.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=stdin,
     )
     assert done.returncode == 0, f"kezek {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
@@ -127,14 +132,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     var_dir = tmp_path_factory.mktemp("browser")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({
-        "KEZEK_VAR_DIR": str(var_dir),
-        "KEZEK_PORT": str(port),
-        "KEZEK_SECRET_KEY": "test",
-        "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
-        # Short enough that the paused-worker tests see the "registering…" page itself.
-        "KEZEK_STATUS_WAIT_SECONDS": str(STATUS_WAIT),
-    })
+    env.update(
+        {
+            "KEZEK_VAR_DIR": str(var_dir),
+            "KEZEK_PORT": str(port),
+            "KEZEK_SECRET_KEY": "test",
+            "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
+            # Short enough that the paused-worker tests see the "registering…" page itself.
+            "KEZEK_STATUS_WAIT_SECONDS": str(STATUS_WAIT),
+        }
+    )
     database = ""
     if PG_URL:
         database = f"kezek_browser_{uuid.uuid4().hex[:10]}"
@@ -166,10 +173,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             logs.append(path)
             log = path.open("w")
             log_files.append(log)
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "server.cli", command], env=env, cwd=ROOT,
-                stdout=log, stderr=subprocess.STDOUT,
-            ))
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "server.cli", command],
+                    env=env,
+                    cwd=ROOT,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
         base_url = f"http://127.0.0.1:{port}"
         _wait_healthy(base_url + "/healthz", processes)
         yield Server(base_url=base_url, var_dir=var_dir, logs=logs, web=processes[0], worker=processes[1], env=env)

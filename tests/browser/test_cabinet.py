@@ -34,7 +34,7 @@ def spaced(e164: str) -> str:
     return f"{e164[:2]} {e164[2:5]} {e164[5:8]} {e164[8:]}"
 
 
-@pytest.mark.parametrize("javascript, lang, applicant, child, phones, new_number", CABINETS)
+@pytest.mark.parametrize(("javascript", "lang", "applicant", "child", "phones", "new_number"), CABINETS)
 def test_cabinet(server, browser, javascript, lang, applicant, child, phones, new_number):
     context = new_phone(browser, javascript=javascript)
     addresses: list[str] = []
@@ -136,7 +136,10 @@ def test_cabinet(server, browser, javascript, lang, applicant, child, phones, ne
         me.error_summary_focused()
         me.check(f"{home}/benefits", f"{home}/benefits, nothing chosen")
         page.locator(f"{claim} input[name=category][value=TEACHER_PARENT]").check()
-        page.set_input_files(f"{claim} input[name=document]", files=[{"name": "certificate.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        page.set_input_files(
+            f"{claim} input[name=document]",
+            files=[{"name": "certificate.pdf", "mimeType": "application/pdf", "buffer": PDF}],
+        )
         me.submit(f"{claim} button[type=submit]")
         me.check(home, f"{home}, benefit claimed")
         expect(page.locator("#benefits li")).to_have_count(1)

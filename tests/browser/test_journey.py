@@ -11,18 +11,17 @@ import contextlib
 import os
 import re
 import signal
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-
-from tests.browser.conftest import STATUS_WAIT
 from axe_playwright_python.base import AxeResults
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from server.demo_data import BY_KEY
+from tests.browser.conftest import STATUS_WAIT
 
 pytestmark = pytest.mark.browser
 
@@ -51,12 +50,20 @@ def isolated_world(page: Page):
     cdp = page.context.new_cdp_session(page)
     try:
         frame_id = cdp.send("Page.getFrameTree")["frameTree"]["frame"]["id"]
-        context_id = cdp.send("Page.createIsolatedWorld", {"frameId": frame_id, "worldName": "axe"})["executionContextId"]
+        context_id = cdp.send("Page.createIsolatedWorld", {"frameId": frame_id, "worldName": "axe"})[
+            "executionContextId"
+        ]
 
         def evaluate(expression: str, wait: bool = False):
-            answer = cdp.send("Runtime.evaluate", {
-                "expression": expression, "contextId": context_id, "returnByValue": True, "awaitPromise": wait,
-            })
+            answer = cdp.send(
+                "Runtime.evaluate",
+                {
+                    "expression": expression,
+                    "contextId": context_id,
+                    "returnByValue": True,
+                    "awaitPromise": wait,
+                },
+            )
             assert "exceptionDetails" not in answer, answer["exceptionDetails"]
             return answer["result"].get("value")
 
@@ -72,7 +79,11 @@ def axe_results(page: Page, javascript: bool) -> AxeResults:
     with isolated_world(page) as evaluate:
         evaluate(_TIMERS)
         evaluate(axe.axe_script)
-        return AxeResults(evaluate(f"axe.run({axe._format_script_args(context=None, options={'resultTypes': ['violations']})})", wait=True))
+        return AxeResults(
+            evaluate(
+                f"axe.run({axe._format_script_args(context=None, options={'resultTypes': ['violations']})})", wait=True
+            )
+        )
 
 
 def check_axe(page: Page, javascript: bool, what: str = "") -> None:
@@ -276,7 +287,7 @@ JOURNEYS = [
 ]
 
 
-@pytest.mark.parametrize("javascript, lang, applicant, child, phone1, phone2", JOURNEYS)
+@pytest.mark.parametrize(("javascript", "lang", "applicant", "child", "phone1", "phone2"), JOURNEYS)
 def test_whole_journey(server, browser, javascript, lang, applicant, child, phone1, phone2):
     context = new_phone(browser, javascript=javascript)
     try:
@@ -322,7 +333,9 @@ def test_registering_page_without_javascript(server, browser):
         assert me.problems == [], "\n".join(me.problems)
     finally:
         context.close()
-    assert results.violations_count == 0, f"axe on /apply/status, registering (no JavaScript):\n{results.generate_report()}"
+    assert results.violations_count == 0, (
+        f"axe on /apply/status, registering (no JavaScript):\n{results.generate_report()}"
+    )
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no-javascript"])

@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from server.demo_data import BY_KEY
 from tests.browser.test_journey import check_axe, submit_and_wait
@@ -27,8 +27,17 @@ USERNAME = "aigul.operator"
 @pytest.fixture(scope="module")
 def staff_member(server) -> str:
     out = server.cli(
-        "staff", "create", USERNAME, "--role", "operator", "--department", "AST", "--name", "Aigul Operator",
-        "--password-stdin", stdin=PASSWORD + "\n",
+        "staff",
+        "create",
+        USERNAME,
+        "--role",
+        "operator",
+        "--department",
+        "AST",
+        "--name",
+        "Aigul Operator",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
     )
     assert USERNAME in out
     return USERNAME
@@ -49,7 +58,12 @@ class Staff:
         self.problems: list[str] = []
         self.page = context.new_page()
         # 409 and 422 answers are expected; anything else in the console is not.
-        self.page.on("console", lambda m: m.type == "error" and not re.search(r"status of 4(09|22)", m.text) and self.problems.append(m.text))
+        self.page.on(
+            "console",
+            lambda m: (
+                m.type == "error" and not re.search(r"status of 4(09|22)", m.text) and self.problems.append(m.text)
+            ),
+        )
         self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
 
     def path(self) -> str:
@@ -57,7 +71,9 @@ class Staff:
 
     def settled(self) -> None:
         if self.javascript:
-            self.page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+            self.page.wait_for_function(
+                "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')"
+            )
 
     def check(self, what: str) -> None:
         self.settled()
@@ -67,7 +83,7 @@ class Staff:
         submit_and_wait(self.page, self.javascript, selector)
 
 
-@pytest.mark.parametrize("javascript, child", [(True, "adil"), (False, "q1c")], ids=["javascript", "no-javascript"])
+@pytest.mark.parametrize(("javascript", "child"), [(True, "adil"), (False, "q1c")], ids=["javascript", "no-javascript"])
 def test_staff_corrects_a_phone_inline(server, browser, staff_member, javascript, child):
     context = new_desktop(browser, javascript)
     try:
@@ -226,8 +242,12 @@ def pending_claim(server, parent: str, child: str, category: str, n: int) -> tup
     from tests.browser.conftest import ROOT
 
     done = subprocess.run(
-        [sys.executable, "-c", _PENDING_CLAIM, parent, child, category, str(n)], env=server.env, cwd=ROOT,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", _PENDING_CLAIM, parent, child, category, str(n)],
+        env=server.env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     number, claim = done.stdout.split()
@@ -236,12 +256,22 @@ def pending_claim(server, parent: str, child: str, category: str, n: int) -> tup
 
 @pytest.fixture(scope="module")
 def verifier(server) -> str:
-    server.cli("staff", "create", "bota.verifier", "--role", "verifier", "--department", "AST", "--password-stdin", stdin=PASSWORD + "\n")
+    server.cli(
+        "staff",
+        "create",
+        "bota.verifier",
+        "--role",
+        "verifier",
+        "--department",
+        "AST",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     return "bota.verifier"
 
 
 @pytest.mark.parametrize(
-    "javascript, parent, child, category, n",
+    ("javascript", "parent", "child", "category", "n"),
     [(True, "ainur", "kamila", "TEACHER_PARENT", 1), (False, "daulet", "ali", "MILITARY", 2)],
     ids=["javascript", "no-javascript"],
 )

@@ -12,7 +12,7 @@ from server.domain.age import age_in_years, are_twins, cohort_of, is_young_enoug
 
 
 @pytest.mark.parametrize(
-    "born, on, years",
+    ("born", "on", "years"),
     [
         (date(2020, 3, 15), date(2020, 3, 15), 0),
         (date(2020, 3, 15), date(2021, 3, 14), 0),

@@ -40,8 +40,7 @@ def test_weekends_are_not_working_days(day):
 
 @pytest.mark.parametrize(
     "day",
-    [date(2026, 3, 19), date(2026, 3, 20), date(2026, 3, 26), date(2026, 12, 15), date(2026, 12, 17),
-     date(2026, 6, 8)],
+    [date(2026, 3, 19), date(2026, 3, 20), date(2026, 3, 26), date(2026, 12, 15), date(2026, 12, 17), date(2026, 6, 8)],
 )
 def test_ordinary_weekdays_are_working_days(day):
     assert is_working_day(day)

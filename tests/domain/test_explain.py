@@ -41,7 +41,9 @@ def test_a_mover_counts_only_for_those_it_crossed():
     new = {4: 1, 1: 2, 2: 3, 3: 4, 5: 5}
     changes = {4: Moved(ChangeKind.BENEFIT_GAINED, 4, 1, "priority")}
     assert explain(old, new, changes) == {
-        1: {"benefit_gained": 1}, 2: {"benefit_gained": 1}, 3: {"benefit_gained": 1},
+        1: {"benefit_gained": 1},
+        2: {"benefit_gained": 1},
+        3: {"benefit_gained": 1},
         4: {"own_benefit_gained": 1},
     }
 
@@ -94,7 +96,9 @@ def test_every_changed_number_has_a_reason(classes, data):
     ]
     new = queue_numbers(after, rule)
     changes = {k: Moved(ChangeKind.WITHDRAWN, old[k], None) for k in gone}
-    changes |= {k: Moved(ChangeKind.REGISTERED, None, new[k], c.value) for k, c in ((500 + n, c) for n, c in enumerate(extra))}
+    changes |= {
+        k: Moved(ChangeKind.REGISTERED, None, new[k], c.value) for k, c in ((500 + n, c) for n, c in enumerate(extra))
+    }
     explained = explain(old, new, changes)
     for key in old:
         if key in new and new[key] != old[key]:

@@ -55,9 +55,7 @@ def test_every_transition_from_every_state(state, transition):
 
 def test_the_module_table_is_exactly_the_expected_one():
     pairs = {
-        (source, transition): target
-        for transition, (sources, target) in TRANSITIONS.items()
-        for source in sources
+        (source, transition): target for transition, (sources, target) in TRANSITIONS.items() for source in sources
     }
     assert pairs == EXPECTED
     assert set(TRANSITIONS) == set(Transition)  # every named transition is in the table
@@ -81,7 +79,7 @@ def test_every_state_is_reachable_from_draft():
 
 
 def test_active_states_hold_the_place_r5():
-    assert ACTIVE == {S.SUBMITTED, S.QUEUED, S.SUSPENDED, S.OFFERED}
+    assert {S.SUBMITTED, S.QUEUED, S.SUSPENDED, S.OFFERED} == ACTIVE
     assert not ACTIVE & TERMINAL
     assert S.DRAFT not in ACTIVE
     # Every active application can still be withdrawn by the parent and closed (R31).

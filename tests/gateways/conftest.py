@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def json(cls, status: int, data: Any) -> "Reply":
+    def json(cls, status: int, data: Any) -> Reply:
         return cls(status, json.dumps(data, ensure_ascii=False).encode())
 
 
@@ -52,9 +53,7 @@ class LocalHttpServer:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                request = Recorded(
-                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
-                )
+                request = Recorded(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
                 outer.requests.append(request)
                 reply = outer.respond(request)
                 self.send_response(reply.status)
@@ -74,11 +73,9 @@ class LocalHttpServer:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
-    def __enter__(self) -> "LocalHttpServer":
+    def __enter__(self) -> LocalHttpServer:
         self._thread.start()
         return self
 

@@ -10,10 +10,7 @@ from server.gateways.base import GatewayError
 from server.gateways.email import SmtpEmail
 
 SUBJECT = "Kezek: заявка зарегистрирована"
-BODY = (
-    "Сәлеметсіз бе! Өтінім тіркелді.\n"
-    "Здравствуйте! Заявка зарегистрирована, номер в очереди: 12.\n"
-)
+BODY = "Сәлеметсіз бе! Өтінім тіркелді.\nЗдравствуйте! Заявка зарегистрирована, номер в очереди: 12.\n"
 
 
 def gateway(port: int) -> SmtpEmail:
@@ -23,9 +20,7 @@ def gateway(port: int) -> SmtpEmail:
 @pytest.mark.asyncio
 async def test_the_message_arrives_intact(smtp_server):
     handler, port = smtp_server
-    message_id = await gateway(port).send(
-        "parent@example.kz", SUBJECT, BODY, idempotency_key="notif-42-email"
-    )
+    message_id = await gateway(port).send("parent@example.kz", SUBJECT, BODY, idempotency_key="notif-42-email")
     [stored] = handler.messages
     assert stored["rcpt_tos"] == ["parent@example.kz"]
     assert stored["mail_from"] == "noreply@kezek.example"
@@ -46,9 +41,7 @@ async def test_the_message_arrives_intact(smtp_server):
 @pytest.mark.asyncio
 async def test_colons_in_the_key_are_kept_readable_in_the_message_id(smtp_server):
     handler, port = smtp_server
-    message_id = await gateway(port).send(
-        "parent@example.kz", SUBJECT, BODY, idempotency_key="notification:42:email"
-    )
+    message_id = await gateway(port).send("parent@example.kz", SUBJECT, BODY, idempotency_key="notification:42:email")
     assert "notification.42.email" in message_id
     stored = message_from_bytes(handler.messages[0]["content"], policy=policy.default)
     assert str(stored["Message-ID"]).strip() == message_id

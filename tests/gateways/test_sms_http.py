@@ -59,7 +59,7 @@ async def test_retryable_answers_are_gateway_errors(http_server, status):
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 async def test_refusals_are_not_gateway_errors(http_server, status):
     http_server.respond = lambda request: Reply.json(status, {"error": "refused"})
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(RuntimeError, match="refused") as caught:
         await sms(http_server).send("+77012345678", TEXT, idempotency_key="k1")
     assert not isinstance(caught.value, GatewayError)  # retrying would not help
     assert str(status) in str(caught.value)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from schema import schema
 from server.auth import tokens
 from server.models import Application
@@ -19,8 +18,6 @@ mutation($input: SubmitApplicationInput!, $key: String!) {
 }"""
 
 
-
-
 async def gql(client, query: str, variables: dict | None = None, token: str | None = None, **headers) -> dict:
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -33,9 +30,15 @@ def submit_vars(lang: str = "ru") -> dict:
     return {
         "key": "portal-123",
         "input": {
-            "departmentCode": "AST", "applicantIin": iin("aigerim"), "childIin": iin("dana"),
-            "phones": ["+77012223344", "+77075556677"], "kindergartenCodes": ["AST-KG01"],
-            "groupLanguage": "kk", "desiredStart": "2027-09-01", "notifyChannel": "sms", "notifyLanguage": lang,
+            "departmentCode": "AST",
+            "applicantIin": iin("aigerim"),
+            "childIin": iin("dana"),
+            "phones": ["+77012223344", "+77075556677"],
+            "kindergartenCodes": ["AST-KG01"],
+            "groupLanguage": "kk",
+            "desiredStart": "2027-09-01",
+            "notifyChannel": "sms",
+            "notifyLanguage": lang,
         },
     }
 
@@ -46,7 +49,10 @@ def test_committed_schema_matches_the_code():
 
 
 async def test_public_reference_queries(client):
-    data = await gql(client, "{ departments { code } kindergartens(departmentCode: \"AST\") { code } benefitCategories { code benefitClass evidence } }")
+    data = await gql(
+        client,
+        '{ departments { code } kindergartens(departmentCode: "AST") { code } benefitCategories { code benefitClass evidence } }',
+    )
     assert [d["code"] for d in data["data"]["departments"]] == ["ALA", "AST"]
     assert len(data["data"]["kindergartens"]) == 12
     categories = {c["code"]: (c["benefitClass"], c["evidence"]) for c in data["data"]["benefitCategories"]}
@@ -56,7 +62,11 @@ async def test_public_reference_queries(client):
 
 
 async def test_queue_position_is_public_and_masked(client):
-    data = await gql(client, 'query($c: String!) { queuePosition(childIin: $c) { initials registrationNumber queueNumber cohort department { code } } }', {"c": iin("adil")})
+    data = await gql(
+        client,
+        "query($c: String!) { queuePosition(childIin: $c) { initials registrationNumber queueNumber cohort department { code } } }",
+        {"c": iin("adil")},
+    )
     [position] = data["data"]["queuePosition"]
     assert position["initials"] == "И. А." and position["department"]["code"] == "AST"
     assert position["queueNumber"] >= 1 and position["registrationNumber"].startswith("AST-")
@@ -99,7 +109,7 @@ async def test_without_a_token_submit_is_refused(client):
 async def test_application_is_visible_to_its_reader_only(client):
     token = await tokens.issue("portal", ["applications:submit", "applications:read"])
     number = (await Application.get(child_iin=iin("adil"))).registration_number
-    query = 'query($n: String!) { application(registrationNumber: $n) { registrationNumber queueNumber } }'
+    query = "query($n: String!) { application(registrationNumber: $n) { registrationNumber queueNumber } }"
     assert (await gql(client, query, {"n": number}))["data"]["application"] is None
     assert (await gql(client, query, {"n": number}, token=token))["data"]["application"]["registrationNumber"] == number
 
@@ -114,9 +124,13 @@ async def test_alias_and_token_limits(client):
 
 
 async def test_cross_site_cookie_requests_are_refused(client):
-    r = await client.post("/graphql", json={"query": "{ departments { code } }"}, headers={"Sec-Fetch-Site": "cross-site"})
+    r = await client.post(
+        "/graphql", json={"query": "{ departments { code } }"}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
     assert r.status_code == 403
-    r = await client.post("/graphql", json={"query": "{ departments { code } }"}, headers={"Origin": "https://evil.example"})
+    r = await client.post(
+        "/graphql", json={"query": "{ departments { code } }"}, headers={"Origin": "https://evil.example"}
+    )
     assert r.status_code == 403
 
 
@@ -124,12 +138,18 @@ async def test_the_journey_over_graphql_with_a_session(client):
     """A parent's own client can walk the journey over the API with the session cookie."""
     from tests.helpers import PHONE1, last_code
 
-    start = await gql(client, 'mutation($i: StartApplicationInput!) { startApplication(input: $i) { challengeId errors { code } application { step } } }',
-                      {"i": {"departmentCode": "AST", "applicantIin": iin("aigerim"), "phone": PHONE1}})
+    start = await gql(
+        client,
+        "mutation($i: StartApplicationInput!) { startApplication(input: $i) { challengeId errors { code } application { step } } }",
+        {"i": {"departmentCode": "AST", "applicantIin": iin("aigerim"), "phone": PHONE1}},
+    )
     payload = start["data"]["startApplication"]
     assert payload["errors"] == [] and payload["application"]["step"] == "start"
-    confirm = await gql(client, 'mutation($c: String!, $code: String!) { confirmPhone(rank: 1, challengeId: $c, code: $code) { errors { code } application { step } } }',
-                        {"c": payload["challengeId"], "code": await last_code(PHONE1)})
+    confirm = await gql(
+        client,
+        "mutation($c: String!, $code: String!) { confirmPhone(rank: 1, challengeId: $c, code: $code) { errors { code } application { step } } }",
+        {"c": payload["challengeId"], "code": await last_code(PHONE1)},
+    )
     assert confirm["data"]["confirmPhone"]["application"]["step"] == "phone1"
 
 

@@ -8,36 +8,36 @@ import pytest
 
 from server.auth import staff, tokens
 from server.domain import roles
+from server.domain.phones import display as phones_display
 from server.models import Application, AuditEntry, BenefitClaim, Contact, Department
 from server.services import applications
-from server.domain.phones import display as phones_display
 from tests.helpers import iin
 from tests.schema.test_graphql_http import gql
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PASSWORD = "a long enough password"
 
-READ = 'query($n: String!) { staffApplication(registrationNumber: $n) { version application { registrationNumber child { iin } } } }'
+READ = "query($n: String!) { staffApplication(registrationNumber: $n) { version application { registrationNumber child { iin } } } }"
 QUEUE = "{ verificationQueue { registrationNumber claimId } }"
 PAYLOAD = "application { version application { status benefitClass } } errors { field code message }"
 MUTATIONS = {
     "application.edit": (
-        "mutation($n: String!, $v: Int!, $p: String!) { staffSetPhone(registrationNumber: $n, version: $v, rank: 1, phone: $p, reason: \"typo\") { %s } }",
+        'mutation($n: String!, $v: Int!, $p: String!) { staffSetPhone(registrationNumber: $n, version: $v, rank: 1, phone: $p, reason: "typo") { %s } }',
         lambda ctx: {"p": ctx["new_phone"]},
         "staffSetPhone",
     ),
     "application.transition": (
-        "mutation($n: String!, $v: Int!) { staffTransition(registrationNumber: $n, version: $v, transition: \"suspend\", reason: \"check\") { %s } }",
+        'mutation($n: String!, $v: Int!) { staffTransition(registrationNumber: $n, version: $v, transition: "suspend", reason: "check") { %s } }',
         lambda ctx: {},
         "staffTransition",
     ),
     "benefit.decide": (
-        "mutation($n: String!, $v: Int!, $c: ID!) { staffDecideBenefit(registrationNumber: $n, version: $v, claimId: $c, confirm: true, reason: \"seen the original\") { %s } }",
+        'mutation($n: String!, $v: Int!, $c: ID!) { staffDecideBenefit(registrationNumber: $n, version: $v, claimId: $c, confirm: true, reason: "seen the original") { %s } }',
         lambda ctx: {"c": ctx["claim"]},
         "staffDecideBenefit",
     ),
     "benefit.manage": (
-        "mutation($n: String!, $v: Int!, $c: ID!) { staffWithdrawBenefit(registrationNumber: $n, version: $v, claimId: $c, reason: \"asked by phone\") { %s } }",
+        'mutation($n: String!, $v: Int!, $c: ID!) { staffWithdrawBenefit(registrationNumber: $n, version: $v, claimId: $c, reason: "asked by phone") { %s } }',
         lambda ctx: {"c": ctx["claim"]},
         "staffWithdrawBenefit",
     ),
@@ -57,8 +57,11 @@ async def _version(number: str) -> int:
 
 
 async def _login(client, username: str) -> None:
-    data = await gql(client, 'mutation($u: String!, $p: String!) { staffLogin(username: $u, password: $p) { viewer { role } errors { code } } }',
-                     {"u": username, "p": PASSWORD})
+    data = await gql(
+        client,
+        "mutation($u: String!, $p: String!) { staffLogin(username: $u, password: $p) { viewer { role } errors { code } } }",
+        {"u": username, "p": PASSWORD},
+    )
     assert data["data"]["staffLogin"]["errors"] == [], data
 
 
@@ -106,7 +109,12 @@ async def test_each_role_may_do_what_its_table_says_and_only_in_its_department(c
                 assert after_audit > before_audit
             else:
                 codes = {e["code"] for e in result["errors"]}
-                assert codes == ({"auth.required"} if own else {"application.unknown"}), (role, where, operation, result)
+                assert codes == ({"auth.required"} if own else {"application.unknown"}), (
+                    role,
+                    where,
+                    operation,
+                    result,
+                )
                 assert after_audit == before_audit
                 # Another department's application is not even shown back.
                 assert (result["application"] is None) == (not own)
@@ -118,9 +126,9 @@ async def test_every_staff_change_leaves_one_audit_row_per_changed_field(client,
     number = targets["own"]["number"]
     app_id = targets["own"]["id"]
 
-    mutation = """mutation($n: String!, $v: Int!) { staffSetPreferences(registrationNumber: $n, version: $v,
+    mutation = f"""mutation($n: String!, $v: Int!) {{ staffSetPreferences(registrationNumber: $n, version: $v,
         kindergartenCodes: ["AST-KG02", "AST-KG05"], anyKindergarten: false, groupLanguage: "ru",
-        desiredStart: "2030-09-01", reason: "parent called") { %s } }""" % PAYLOAD
+        desiredStart: "2030-09-01", reason: "parent called") {{ {PAYLOAD} }} }}"""
     before = await Application.get(id=app_id).prefetch_related("preferences__kindergarten")
     data = (await gql(client, mutation, {"n": number, "v": before.version}))["data"]["staffSetPreferences"]
     assert data["errors"] == []
@@ -144,7 +152,10 @@ async def test_a_stale_edit_is_refused_with_the_current_value(client, targets):
     await _login(client, "olga")
     number = targets["own"]["number"]
     stale = await _version(number)
-    text = MUTATIONS["application.edit"][0] % "application { version application { contacts { kind value } } } errors { code message }"
+    text = (
+        MUTATIONS["application.edit"][0]
+        % "application { version application { contacts { kind value } } } errors { code message }"
+    )
     first = (await gql(client, text, {"n": number, "v": stale, "p": "+77011234567"}))["data"]["staffSetPhone"]
     assert first["errors"] == []
     second = (await gql(client, text, {"n": number, "v": stale, "p": "+77017654321"}))["data"]["staffSetPhone"]
@@ -165,7 +176,9 @@ async def test_a_confirmed_benefit_is_told_and_moves_the_application(client, tar
     await _login(client, "vera")
     own = targets["own"]
     text = MUTATIONS["benefit.decide"][0] % PAYLOAD
-    data = (await gql(client, text, {"n": own["number"], "v": await _version(own["number"]), "c": own["claim"]}))["data"]["staffDecideBenefit"]
+    data = (await gql(client, text, {"n": own["number"], "v": await _version(own["number"]), "c": own["claim"]}))[
+        "data"
+    ]["staffDecideBenefit"]
     assert data["errors"] == [] and data["application"]["application"]["benefitClass"] == "priority"
     await drain_jobs(rt.redis)
     assert (await QueueEntry.get(application_id=own["id"])).number == 1  # a priority turn comes first
@@ -181,7 +194,9 @@ async def test_a_rejection_and_a_transition_need_a_reason(client, targets):
     own = targets["own"]
     reject = """mutation($n: String!, $v: Int!, $c: ID!) { staffDecideBenefit(registrationNumber: $n, version: $v, claimId: $c,
         confirm: false, reason: "  ") { errors { field code } } }"""
-    data = (await gql(client, reject, {"n": own["number"], "v": await _version(own["number"]), "c": own["claim"]}))["data"]
+    data = (await gql(client, reject, {"n": own["number"], "v": await _version(own["number"]), "c": own["claim"]}))[
+        "data"
+    ]
     assert data["staffDecideBenefit"]["errors"] == [{"field": "reason", "code": "reason.required"}]
     assert (await BenefitClaim.get(id=int(own["claim"]))).status == "pending"
     move = """mutation($n: String!, $v: Int!) { staffTransition(registrationNumber: $n, version: $v, transition: "enrol", reason: "x") { errors { code } } }"""
@@ -193,7 +208,15 @@ async def test_a_rejection_and_a_transition_need_a_reason(client, targets):
 async def test_the_audit_log_cannot_be_changed_through_the_application(targets):
     from tortoise.exceptions import BaseORMException
 
-    row = await AuditEntry.create(actor="staff:x", department_id=1, application_id=targets["own"]["id"], entity="application", field="state", before="queued", after="suspended")
+    row = await AuditEntry.create(
+        actor="staff:x",
+        department_id=1,
+        application_id=targets["own"]["id"],
+        entity="application",
+        field="state",
+        before="queued",
+        after="suspended",
+    )
     row.after = "queued"
     with pytest.raises(BaseORMException):
         await row.save()
@@ -213,12 +236,18 @@ async def test_the_audit_log_cannot_be_changed_through_the_application(targets):
 async def _cabinet_login(client, parent: str, phone: str) -> None:
     from tests.helpers import last_code
 
-    data = await gql(client, 'mutation($i: String!, $p: String!) { cabinetLogin(applicantIin: $i, phone: $p) { challengeId errors { code } } }',
-                     {"i": iin(parent), "p": phone})
+    data = await gql(
+        client,
+        "mutation($i: String!, $p: String!) { cabinetLogin(applicantIin: $i, phone: $p) { challengeId errors { code } } }",
+        {"i": iin(parent), "p": phone},
+    )
     challenge = data["data"]["cabinetLogin"]["challengeId"]
     code = await last_code(phone)
-    data = await gql(client, 'mutation($c: String!, $k: String!) { cabinetConfirmLogin(challengeId: $c, code: $k) { applications { registrationNumber } errors { code } } }',
-                     {"c": challenge, "k": code})
+    data = await gql(
+        client,
+        "mutation($c: String!, $k: String!) { cabinetConfirmLogin(challengeId: $c, code: $k) { applications { registrationNumber } errors { code } } }",
+        {"c": challenge, "k": code},
+    )
     assert data["data"]["cabinetConfirmLogin"]["errors"] == [], data
 
 
@@ -242,11 +271,17 @@ async def test_a_parent_changes_only_their_own_applications(client, targets):
 async def test_a_login_that_does_not_match_sends_nothing_and_opens_nothing(client, targets):
     from server.models import Notification
 
-    data = await gql(client, 'mutation($i: String!, $p: String!) { cabinetLogin(applicantIin: $i, phone: $p) { challengeId errors { code } } }',
-                     {"i": iin("asel"), "p": "+77019998877"})
+    data = await gql(
+        client,
+        "mutation($i: String!, $p: String!) { cabinetLogin(applicantIin: $i, phone: $p) { challengeId errors { code } } }",
+        {"i": iin("asel"), "p": "+77019998877"},
+    )
     assert data["data"]["cabinetLogin"]["challengeId"] and data["data"]["cabinetLogin"]["errors"] == []
     assert not await Notification.filter(kind="otp", recipient="+77019998877").exists()
-    guess = await gql(client, 'mutation($c: String!) { cabinetConfirmLogin(challengeId: $c, code: "000000") { errors { code } } }',
-                      {"c": data["data"]["cabinetLogin"]["challengeId"]})
+    guess = await gql(
+        client,
+        'mutation($c: String!) { cabinetConfirmLogin(challengeId: $c, code: "000000") { errors { code } } }',
+        {"c": data["data"]["cabinetLogin"]["challengeId"]},
+    )
     assert guess["data"]["cabinetConfirmLogin"]["errors"][0]["code"] in ("otp.invalid", "otp.exhausted")
     assert (await gql(client, "{ myApplications { registrationNumber } }"))["data"]["myApplications"] == []

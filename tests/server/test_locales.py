@@ -39,9 +39,22 @@ def test_every_message_is_translated_with_its_placeholders(language):
 def test_catalogs_hold_every_string_of_the_sources(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [str(Path(sys.executable).parent / "pybabel"), "-q", "extract", "-F", "babel.cfg",
-         "-k", "N_", "-k", "N_plural:1,2", "-o", str(pot), "."],
-        cwd=ROOT, check=True,
+        [
+            str(Path(sys.executable).parent / "pybabel"),
+            "-q",
+            "extract",
+            "-F",
+            "babel.cfg",
+            "-k",
+            "N_",
+            "-k",
+            "N_plural:1,2",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
     )
     with pot.open("rb") as fh:
         sources = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}

@@ -20,7 +20,9 @@ async def test_migrations_match_the_models(base_settings):
     config = base_settings.tortoise_config()
     async with tortoise_cli_context(config) as ctx:
         writers = await MigrationAutodetector(ctx.apps, config["apps"]).changes()
-    assert not writers, "models changed without a migration: run `tortoise -c server.config.TORTOISE_ORM makemigrations`"
+    assert not writers, (
+        "models changed without a migration: run `tortoise -c server.config.TORTOISE_ORM makemigrations`"
+    )
 
 
 def test_every_setting_is_documented():
@@ -39,10 +41,15 @@ def test_production_refuses_unsafe_defaults(tmp_path):
         load_settings(base | {"KEZEK_SECRET_KEY": "x", "DATABASE_URL": "postgres://db/kezek"})
     with pytest.raises(RuntimeError, match="KEZEK_SECRET_KEY"):
         load_settings(base | {"DATABASE_URL": "postgres://db/kezek", "REDIS_URL": "redis://r:6379/0"})
-    settings = load_settings({
-        "KEZEK_ENV": "production", "KEZEK_SECRET_KEY": "x", "DATABASE_URL": "postgres://db/kezek",
-        "REDIS_URL": "redis://r:6379/0", "KEZEK_VAR_DIR": str(tmp_path),
-    })
+    settings = load_settings(
+        {
+            "KEZEK_ENV": "production",
+            "KEZEK_SECRET_KEY": "x",
+            "DATABASE_URL": "postgres://db/kezek",
+            "REDIS_URL": "redis://r:6379/0",
+            "KEZEK_VAR_DIR": str(tmp_path),
+        }
+    )
     assert settings.secure_cookies and not settings.dev_outbox_enabled
 
 
@@ -58,7 +65,9 @@ def test_iins_never_reach_the_log(caplog):
 
 def test_no_iin_in_job_arguments():
     """Jobs take row ids only (DEVELOPERS.md: IINs never in job arguments)."""
-    sources = "\n".join(p.read_text() for p in (ROOT / "server").rglob("*.py")) + (ROOT / "jobs" / "worker.py").read_text()
+    sources = (
+        "\n".join(p.read_text() for p in (ROOT / "server").rglob("*.py")) + (ROOT / "jobs" / "worker.py").read_text()
+    )
     calls = re.findall(r'enqueue\(\s*"(\w+)",\s*([^,]+),', sources)
     assert calls and all(arg.strip().endswith((".id", "_id", "row.id")) for _, arg in calls), calls
 

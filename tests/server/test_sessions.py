@@ -23,7 +23,9 @@ async def _draft_cookie(settings, created: float, touched: float) -> str:
     from tests.helpers import PHONE1, iin
 
     started = await applications.start(ANONYMOUS, "AST", iin("aigerim"), PHONE1, "10.0.0.1")
-    return dumps_for_test(settings.secret_key, {"_c": int(created), "_t": int(touched), "draft": str(started.draft.public_id)})
+    return dumps_for_test(
+        settings.secret_key, {"_c": int(created), "_t": int(touched), "draft": str(started.draft.public_id)}
+    )
 
 
 async def test_live_session_resumes_its_draft(client, settings):

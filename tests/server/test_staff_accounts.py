@@ -26,13 +26,31 @@ def test_the_command_line_creates_and_manages_accounts(tmp_path):
     env.update({"KEZEK_VAR_DIR": str(tmp_path), "KEZEK_SECRET_KEY": "test"})
 
     def kezek(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "server.cli", *args], input=stdin, env=env, cwd=ROOT,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            input=stdin,
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert kezek("migrate").returncode == 0
     assert kezek("seed").returncode == 0
-    made = kezek("staff", "create", "Aida", "--role", "verifier", "--department", "ast", "--name", "Аида Сейтова",
-                 "--password-stdin", stdin=PASSWORD + "\n")
+    made = kezek(
+        "staff",
+        "create",
+        "Aida",
+        "--role",
+        "verifier",
+        "--department",
+        "ast",
+        "--name",
+        "Аида Сейтова",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert made.returncode == 0, made.stderr
     assert "created aida (verifier, department AST)" in made.stdout
     short = kezek("staff", "create", "bob", "--department", "AST", "--password-stdin", stdin="short\n")
@@ -70,21 +88,31 @@ async def test_unknown_and_disabled_accounts_get_the_same_answer(reference):
 
 async def _staff_cookie(settings, account_id: int, logged_in: float, seen: float) -> str:
     now = int(time.time())
-    return dumps_for_test(settings.secret_key, {"_c": now - 60, "_t": now - 5, "staff": {"id": account_id, "at": int(logged_in), "seen": int(seen)}})
+    return dumps_for_test(
+        settings.secret_key,
+        {"_c": now - 60, "_t": now - 5, "staff": {"id": account_id, "at": int(logged_in), "seen": int(seen)}},
+    )
 
 
 async def test_staff_sessions_are_shorter_than_parents(client, settings):
     account = await staff.create("olga", "Ольга", "operator", "AST", PASSWORD)
     now = time.time()
     client.cookies.set(COOKIE, await _staff_cookie(settings, account.id, now - 600, now - 30))
-    assert (await gql(client, VIEWER))["data"]["viewer"] == {"kind": "staff", "name": "olga", "role": "operator", "departmentCode": "AST"}
+    assert (await gql(client, VIEWER))["data"]["viewer"] == {
+        "kind": "staff",
+        "name": "olga",
+        "role": "operator",
+        "departmentCode": "AST",
+    }
 
     idle = settings.staff_session_idle_minutes * 60 + 5
     assert idle < settings.session_idle_minutes * 60  # shorter than a parent's
     client.cookies.set(COOKIE, await _staff_cookie(settings, account.id, now - 900, now - idle))
     assert (await gql(client, VIEWER))["data"]["viewer"]["kind"] == "anonymous"
 
-    client.cookies.set(COOKIE, await _staff_cookie(settings, account.id, now - settings.staff_session_max_hours * 3600 - 5, now - 10))
+    client.cookies.set(
+        COOKIE, await _staff_cookie(settings, account.id, now - settings.staff_session_max_hours * 3600 - 5, now - 10)
+    )
     assert (await gql(client, VIEWER))["data"]["viewer"]["kind"] == "anonymous"
 
     await staff.set_active("olga", False)  # a disabled account is out at once

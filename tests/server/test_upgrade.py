@@ -37,7 +37,11 @@ def test_a_queue_from_before_the_engine_is_upgraded_and_numbered(tmp_path):
         asyncio.run(_upgrade(settings, postgres=bool(PG_URL)))
     finally:
         if name:
-            asyncio.run(pg_admin(PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'))
+            asyncio.run(
+                pg_admin(
+                    PG_URL, f'DROP DATABASE IF EXISTS "{urlsplit(settings.database_url).path.lstrip("/")}" WITH (FORCE)'
+                )
+            )
 
 
 async def _upgrade(settings, postgres: bool) -> None:

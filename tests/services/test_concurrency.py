@@ -22,10 +22,26 @@ def _people(count: int) -> dict[str, dict]:
         parent = iin_rules.make(f"900101{3}{n:04d}") or iin_rules.make(f"900102{3}{n:04d}")
         child = iin_rules.make(f"220301{5}{n:04d}") or iin_rules.make(f"220302{5}{n:04d}")
         assert parent and child
-        records[parent] = {"iin": parent, "surname": "Тестов", "given_name": f"Ата{n}", "patronymic": "", "birth_date": "1990-01-01",
-                           "sex": "M", "benefits": [], "children": [{"iin": child, "relation": "parent"}]}
-        records[child] = {"iin": child, "surname": "Тестов", "given_name": f"Бала{n}", "patronymic": "", "birth_date": "2022-03-01",
-                          "sex": "M", "benefits": ["ORPHAN"] if n % 5 == 0 else [], "children": []}
+        records[parent] = {
+            "iin": parent,
+            "surname": "Тестов",
+            "given_name": f"Ата{n}",
+            "patronymic": "",
+            "birth_date": "1990-01-01",
+            "sex": "M",
+            "benefits": [],
+            "children": [{"iin": child, "relation": "parent"}],
+        }
+        records[child] = {
+            "iin": child,
+            "surname": "Тестов",
+            "given_name": f"Бала{n}",
+            "patronymic": "",
+            "birth_date": "2022-03-01",
+            "sex": "M",
+            "benefits": ["ORPHAN"] if n % 5 == 0 else [],
+            "children": [],
+        }
     return records
 
 
@@ -37,9 +53,17 @@ async def test_parallel_registrations_get_unique_gap_free_numbers(reference, rt,
     submitted = []
     for n, parent in enumerate(parents):
         data = applications.SubmitInput(
-            department_code="AST", applicant_iin=parent["iin"], child_iin=parent["children"][0]["iin"],
-            phones=[f"+7701{n:07d}", f"+7707{n:07d}"], email=None, kindergarten_codes=[], any_kindergarten=True,
-            group_language="ru", desired_start=start, notify_channel="sms", notify_language="ru",
+            department_code="AST",
+            applicant_iin=parent["iin"],
+            child_iin=parent["children"][0]["iin"],
+            phones=[f"+7701{n:07d}", f"+7707{n:07d}"],
+            email=None,
+            kindergarten_codes=[],
+            any_kindergarten=True,
+            group_language="ru",
+            desired_start=start,
+            notify_channel="sms",
+            notify_language="ru",
         )
         submitted.append(await applications.submit(INTEGRATOR, data, f"k{n}"))
 

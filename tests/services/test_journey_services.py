@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -39,7 +39,7 @@ async def complete(principal: Principal, child: str = "dana") -> Application:
 
 
 async def test_codes_are_stored_only_as_keyed_hashes(reference):
-    principal, challenge_id = await started()
+    _principal, challenge_id = await started()
     code = await last_code(PHONE1)
     row = await OtpChallenge.get(id=challenge_id)
     assert code not in row.code_hash and len(row.code_hash) == 64
@@ -50,7 +50,7 @@ async def test_five_wrong_codes_kill_the_code(reference):
     principal, challenge_id = await started()
     code = await last_code(PHONE1)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
-    for attempt in range(4):
+    for _ in range(4):
         with pytest.raises(DomainError) as err:
             await applications.confirm_phone(principal, 1, challenge_id, wrong)
         assert err.value.code == "otp.invalid"
@@ -66,7 +66,7 @@ async def test_five_wrong_codes_kill_the_code(reference):
 
 async def test_expired_code_is_refused(reference):
     principal, challenge_id = await started()
-    await OtpChallenge.filter(id=challenge_id).update(expires_at=datetime.now(timezone.utc) - timedelta(seconds=1))
+    await OtpChallenge.filter(id=challenge_id).update(expires_at=datetime.now(UTC) - timedelta(seconds=1))
     with pytest.raises(DomainError) as err:
         await applications.confirm_phone(principal, 1, challenge_id, await last_code(PHONE1))
     assert err.value.code == "otp.expired"
@@ -75,7 +75,10 @@ async def test_expired_code_is_refused(reference):
 async def test_code_works_once_and_only_for_its_draft(reference):
     principal, challenge_id = await started()
     code = await last_code(PHONE1)
-    other = Principal(kind="applicant", draft_id=(await applications.start(ANONYMOUS, "AST", iin("marat"), "+77019998877", "10.0.0.2")).draft.public_id)
+    other = Principal(
+        kind="applicant",
+        draft_id=(await applications.start(ANONYMOUS, "AST", iin("marat"), "+77019998877", "10.0.0.2")).draft.public_id,
+    )
     with pytest.raises(DomainError):
         await applications.confirm_phone(other, 1, challenge_id, code)
     await applications.confirm_phone(principal, 1, challenge_id, code)
@@ -222,7 +225,10 @@ async def test_confirm_is_idempotent_and_events_follow_the_state_machine(referen
     registered = await registration.register(first.id)
     again = await registration.register(first.id)  # a redelivered job changes nothing
     assert registered.registration_number == again.registration_number
-    kinds = [(e.kind, e.from_state, e.to_state) for e in await ApplicationEvent.filter(application_id=first.id, from_state__not_isnull=True)]
+    kinds = [
+        (e.kind, e.from_state, e.to_state)
+        for e in await ApplicationEvent.filter(application_id=first.id, from_state__not_isnull=True)
+    ]
     assert kinds == [("submit", "draft", "submitted"), ("register", "submitted", "queued")]
     assert registered.registered_at == registered.confirmed_at
 

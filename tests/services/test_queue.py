@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -31,20 +31,36 @@ from server.services import applications, jobs, lookup, queue, registration
 from tests.helpers import drain_jobs, iin
 from tests.services.test_registration import INTEGRATOR, submit_input
 
-T0 = datetime(2026, 3, 2, 4, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 COHORT = 2022
 
 
-async def queued(department: Department, name: str, klass: str = "general", *, minutes: int = 0,
-                 cohort: int = COHORT, state: str = "queued") -> Application:
+async def queued(
+    department: Department,
+    name: str,
+    klass: str = "general",
+    *,
+    minutes: int = 0,
+    cohort: int = COHORT,
+    state: str = "queued",
+) -> Application:
     """A registered application written directly (the engine only reads these columns),
     with the cohort change a registration records."""
     n = await Application.all().count() + 1
     app = await Application.create(
-        public_id=uuid.uuid4(), department=department, state=state, step="notifications",
-        applicant_iin=f"9{n:011d}", child_iin=f"2{n:011d}", child_birth_date=date(cohort, 5, 1), cohort=cohort,
-        benefit_class=klass, active_key=f"{department.id}:{n}", registration_number=f"{department.code}-{name}",
-        confirmed_at=T0 + timedelta(minutes=minutes), registered_at=T0 + timedelta(minutes=minutes),
+        public_id=uuid.uuid4(),
+        department=department,
+        state=state,
+        step="notifications",
+        applicant_iin=f"9{n:011d}",
+        child_iin=f"2{n:011d}",
+        child_birth_date=date(cohort, 5, 1),
+        cohort=cohort,
+        benefit_class=klass,
+        active_key=f"{department.id}:{n}",
+        registration_number=f"{department.code}-{name}",
+        confirmed_at=T0 + timedelta(minutes=minutes),
+        registered_at=T0 + timedelta(minutes=minutes),
     )
     await queue.note_change(app, ChangeKind.REGISTERED)
     return app
@@ -76,7 +92,7 @@ async def test_refresh_stores_the_worked_example_of_r20(ast):
 
     done = await queue.refresh(ast.id, COHORT)
 
-    assert in_order(await numbers(ast)) == "E1 P1 G1 G2 G3 P2 G4 G5 P3".split()
+    assert in_order(await numbers(ast)) == ["E1", "P1", "G1", "G2", "G3", "P2", "G4", "G5", "P3"]
     assert done.counted == 9 and done.written == 9 and done.changes == 9
     assert await numbers(ast, 2023) == {}
     g4 = await QueueEntry.get(application__registration_number="AST-G4")
@@ -95,13 +111,13 @@ async def test_every_change_of_a_number_is_explained(ast):
     for n in range(1, 7):
         await queued(ast, f"G{n}", minutes=n)
     await queue.refresh(ast.id, COHORT)
-    assert in_order(await numbers(ast)) == "G1 G2 G3 G4 G5 G6".split()
+    assert in_order(await numbers(ast)) == ["G1", "G2", "G3", "G4", "G5", "G6"]
 
     await queued(ast, "P1", "priority", minutes=30)
     await queued(ast, "P2", "priority", minutes=31)
     await queue.refresh(ast.id, COHORT)
 
-    assert in_order(await numbers(ast)) == "P1 G1 G2 G3 P2 G4 G5 G6".split()
+    assert in_order(await numbers(ast)) == ["P1", "G1", "G2", "G3", "P2", "G4", "G5", "G6"]
     g1 = await QueueChange.get(application__registration_number="AST-G1")
     assert (g1.old_number, g1.new_number, g1.reasons) == (1, 2, {"registered_priority": 1})
     g6 = await QueueChange.get(application__registration_number="AST-G6")
@@ -161,7 +177,7 @@ async def test_a_confirmed_benefit_moves_ahead_and_losing_it_returns_to_the_orig
     await confirm_benefit(apps["G5"], "TEACHER_PARENT")
     await applications.refresh_benefit_class(apps["G5"].id, "staff:verifier", "certificate checked")
     await queue.refresh(ast.id, COHORT)
-    assert in_order(await numbers(ast)) == "G5 G1 G2 G3 G4 G6".split()
+    assert in_order(await numbers(ast)) == ["G5", "G1", "G2", "G3", "G4", "G6"]
     own = await QueueChange.get(application_id=apps["G5"].id)
     assert (own.old_number, own.new_number, own.reasons) == (5, 1, {"own_benefit_gained": 1})
     g2 = await QueueChange.get(application_id=apps["G2"].id)
@@ -171,7 +187,7 @@ async def test_a_confirmed_benefit_moves_ahead_and_losing_it_returns_to_the_orig
     await BenefitClaim.filter(application_id=apps["G5"].id).update(status="withdrawn")
     await applications.refresh_benefit_class(apps["G5"].id, "parent", "withdrawn by the parent")
     await queue.refresh(ast.id, COHORT)
-    assert in_order(await numbers(ast)) == "G1 G2 G3 G4 G5 G6".split()  # R16
+    assert in_order(await numbers(ast)) == ["G1", "G2", "G3", "G4", "G5", "G6"]  # R16
     latest = await QueueChange.filter(application_id=apps["G2"].id).order_by("-id").first()
     assert latest.reasons == {"benefit_lost": 1}
     event = await ApplicationEvent.filter(application_id=apps["G5"].id, kind="benefit_class").order_by("-id").first()
@@ -193,7 +209,9 @@ async def test_refreshes_are_coalesced_into_one_job_per_cohort(ast, rt):
         await queue.request_refresh(ast.id, COHORT)
     await queue.request_refresh(ast.id, 2023)
     jobs_queued = await rt.redis.queued_jobs()
-    assert sorted(j.job_id for j in jobs_queued) == sorted([jobs.queue_job_id(ast.id, COHORT), jobs.queue_job_id(ast.id, 2023)])
+    assert sorted(j.job_id for j in jobs_queued) == sorted(
+        [jobs.queue_job_id(ast.id, COHORT), jobs.queue_job_id(ast.id, 2023)]
+    )
     await drain_jobs(rt.redis)
     assert await numbers(ast) == {"G1": 1}
     # A finished refresh keeps no result: the cohort's next change can queue the next one.
@@ -209,11 +227,28 @@ def families(rt) -> list[tuple[str, str]]:
     records = dict(rt.gateways.registry.records)
     pairs = []
     for n in range(30):
-        parent, child = _iin(date(1990, 1, 1), False, 7000 + 3 * n), _iin(date(2022, 2, 1) + timedelta(days=n), n % 2 == 0, 7000 + 3 * n)
-        records[parent] = {"iin": parent, "surname": "Сериков", "given_name": "Айгүл", "patronymic": "",
-                           "birth_date": "1990-01-01", "benefits": [], "children": [{"iin": child, "relation": "parent"}]}
-        records[child] = {"iin": child, "surname": "Сериков", "given_name": f"Бала {n}", "patronymic": "",
-                          "birth_date": (date(2022, 2, 1) + timedelta(days=n)).isoformat(), "benefits": [], "children": []}
+        parent, child = (
+            _iin(date(1990, 1, 1), False, 7000 + 3 * n),
+            _iin(date(2022, 2, 1) + timedelta(days=n), n % 2 == 0, 7000 + 3 * n),
+        )
+        records[parent] = {
+            "iin": parent,
+            "surname": "Сериков",
+            "given_name": "Айгүл",
+            "patronymic": "",
+            "birth_date": "1990-01-01",
+            "benefits": [],
+            "children": [{"iin": child, "relation": "parent"}],
+        }
+        records[child] = {
+            "iin": child,
+            "surname": "Сериков",
+            "given_name": f"Бала {n}",
+            "patronymic": "",
+            "birth_date": (date(2022, 2, 1) + timedelta(days=n)).isoformat(),
+            "benefits": [],
+            "children": [],
+        }
         pairs.append((parent, child))
     rt.gateways.registry.records = records
     return pairs
@@ -221,8 +256,9 @@ def families(rt) -> list[tuple[str, str]]:
 
 async def test_a_burst_of_registrations_is_numbered_by_few_refreshes(reference, rt, families):
     for n, (parent, child) in enumerate(families):
-        data = submit_input("aigerim", "dana", applicant_iin=parent, child_iin=child,
-                            phones=[f"+7701{n:07d}", f"+7707{n:07d}"])
+        data = submit_input(
+            "aigerim", "dana", applicant_iin=parent, child_iin=child, phones=[f"+7701{n:07d}", f"+7707{n:07d}"]
+        )
         await applications.submit(INTEGRATOR, data, f"burst-{n}")
     await drain_jobs(rt.redis)
 
@@ -247,7 +283,9 @@ async def test_twins_are_a_batch_and_stand_together(reference, rt):
     # Somebody else registers between the twins: the twins still stand side by side.
     first = await applications.submit(INTEGRATOR, submit_input("marat", "alikhan"), "t1")
     await registration.register(first.id)
-    other = await applications.submit(INTEGRATOR, submit_input("q2p", "q2c", phones=["+77011110001", "+77071110002"]), "o")
+    other = await applications.submit(
+        INTEGRATOR, submit_input("q2p", "q2c", phones=["+77011110001", "+77071110002"]), "o"
+    )
     await registration.register(other.id)
     second = await applications.submit(INTEGRATOR, submit_input("marat", "aruzhan"), "t2")
     await registration.register(second.id)
@@ -262,7 +300,7 @@ async def test_twins_are_a_batch_and_stand_together(reference, rt):
 
 async def test_sweeper_refreshes_a_cohort_whose_job_was_lost(ast, rt):
     await queued(ast, "G1")
-    await CohortChange.all().update(created_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    await CohortChange.all().update(created_at=datetime.now(UTC) - timedelta(minutes=1))
     counts = await worker.sweep({})
     assert counts["cohorts"] == 1
     assert [j.function for j in await rt.redis.queued_jobs()] == ["refresh_queue"]
@@ -298,7 +336,9 @@ async def test_refresh_matches_the_domain_on_a_mixed_cohort(ast):
         e.application_id: (e.number, e.ahead_extraordinary, e.ahead_priority, e.ahead_general)
         for e in await QueueEntry.filter(department_id=ast.id)
     }
-    assert stored == {k: (s.number, s.ahead_extraordinary, s.ahead_priority, s.ahead_general) for k, s in expected.items()}
+    assert stored == {
+        k: (s.number, s.ahead_extraordinary, s.ahead_priority, s.ahead_general) for k, s in expected.items()
+    }
 
 
 async def test_parallel_refreshes_of_one_cohort_agree(ast, on_postgres):
@@ -366,4 +406,6 @@ def test_every_reason_reads_in_every_language(language):
             text = lookup.reason_text(kind, count, language)
             assert text and "%(" not in text
             if language != "en":
-                assert translations(language).ngettext(singular, plural, count) != (singular if count == 1 else plural), (kind, count)
+                assert translations(language).ngettext(singular, plural, count) != (
+                    singular if count == 1 else plural
+                ), (kind, count)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from arq import Retry
@@ -25,23 +25,32 @@ async def register(application_id: int) -> Application:
     await queue.refresh_until_settled(application.department_id, application.cohort)
     return application
 
+
 INTEGRATOR = Principal(kind="integrator", name="portal", scopes=frozenset({"applications:submit", "applications:read"}))
 
 
 def submit_input(parent: str, child: str, **overrides) -> applications.SubmitInput:
-    values = dict(
-        department_code="AST", applicant_iin=iin(parent), child_iin=iin(child),
-        phones=["+77012223344", "+77075556677"], email=None, kindergarten_codes=["AST-KG01"],
-        any_kindergarten=False, group_language="kk",
-        desired_start=(date.today() + timedelta(days=30)).isoformat(),
-        notify_channel="sms", notify_language="ru",
-    )
+    values = {
+        "department_code": "AST",
+        "applicant_iin": iin(parent),
+        "child_iin": iin(child),
+        "phones": ["+77012223344", "+77075556677"],
+        "email": None,
+        "kindergarten_codes": ["AST-KG01"],
+        "any_kindergarten": False,
+        "group_language": "kk",
+        "desired_start": (date.today() + timedelta(days=30)).isoformat(),
+        "notify_channel": "sms",
+        "notify_language": "ru",
+    }
     values.update(overrides)
     return applications.SubmitInput(**values)
 
 
 async def test_registration_numbers_are_per_department_and_year(demo):
-    numbers = await Application.filter(registration_number__not_isnull=True).values_list("registration_number", flat=True)
+    numbers = await Application.filter(registration_number__not_isnull=True).values_list(
+        "registration_number", flat=True
+    )
     year = date.today().year
     ast = sorted(n for n in numbers if n.startswith("AST"))
     ala = sorted(n for n in numbers if n.startswith("ALA"))
@@ -54,11 +63,15 @@ async def test_queue_numbers_follow_the_rules(reference):
     pairs = [("aigerim", "dana"), ("asel", "adil"), ("q1p", "q1c"), ("gulnara", "yerasyl")]
     registered = []
     for n, (parent, child) in enumerate(pairs):
-        app = await applications.submit(INTEGRATOR, submit_input(parent, child, phones=[f"+7701222330{n}", f"+7707555660{n}"]), f"k{n}")
+        app = await applications.submit(
+            INTEGRATOR, submit_input(parent, child, phones=[f"+7701222330{n}", f"+7707555660{n}"]), f"k{n}"
+        )
         registered.append(await register(app.id))
     cohorts = {a.cohort for a in registered}
     assert cohorts == {2022}
-    fresh = {a.child_iin: a.queue_entry.number for a in await Application.filter(cohort=2022).prefetch_related("queue_entry")}
+    fresh = {
+        a.child_iin: a.queue_entry.number for a in await Application.filter(cohort=2022).prefetch_related("queue_entry")
+    }
     assert fresh[iin("yerasyl")] == 1  # LARGE_FAMILY from the registry: priority slot first
     assert [fresh[iin(c)] for c in ("dana", "adil", "q1c")] == [2, 3, 4]
 
@@ -147,11 +160,11 @@ async def test_delivery_gives_up_after_max_tries(reference, rt, monkeypatch):
 
 
 async def test_sweeper_re_enqueues_stranded_work(reference, rt):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     app = await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")
     await rt.redis.flushdb()  # the enqueue was lost
-    await Application.filter(id=app.id).update(confirmed_at=datetime.now(timezone.utc) - timedelta(minutes=1))
+    await Application.filter(id=app.id).update(confirmed_at=datetime.now(UTC) - timedelta(minutes=1))
     counts = await worker.sweep({})
     assert counts["applications"] == 1
     queued = [job.function for job in await rt.redis.queued_jobs()]

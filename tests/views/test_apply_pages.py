@@ -15,8 +15,6 @@ from tests.helpers import PHONE1, PHONE2, csrf_from, drain_jobs, iin, last_code
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-
-
 async def post(client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None) -> httpx.Response:
     page = await client.get(url)
     assert page.status_code == 200, (url, page.status_code)
@@ -24,7 +22,9 @@ async def post(client: httpx.AsyncClient, url: str, data: dict, files: dict | No
 
 
 async def walk_to_summary(client: httpx.AsyncClient, parent: str = "aigerim", child: str = "dana") -> None:
-    r = await post(client, "/apply/start", {"department": "AST", "applicant_iin": iin(parent), "phone": "8 701 111 22 33"})
+    r = await post(
+        client, "/apply/start", {"department": "AST", "applicant_iin": iin(parent), "phone": "8 701 111 22 33"}
+    )
     assert r.status_code == 303 and r.headers["location"] == "/apply/phone/1"
     r = await post(client, "/apply/phone/1", {"action": "confirm", "code": await last_code(PHONE1)})
     assert r.headers["location"] == "/apply/contacts"
@@ -36,7 +36,11 @@ async def walk_to_summary(client: httpx.AsyncClient, parent: str = "aigerim", ch
     assert r.status_code == 303
     found = await client.get(r.headers["location"])
     assert "Серикова Дана" in found.text or child != "dana"
-    r = await post(client, "/apply/preferences", {"choice1": "AST-KG03", "choice2": "AST-KG01", "group_language": "kk", "desired_start": "2027-09-01"})
+    r = await post(
+        client,
+        "/apply/preferences",
+        {"choice1": "AST-KG03", "choice2": "AST-KG01", "group_language": "kk", "desired_start": "2027-09-01"},
+    )
     assert r.headers["location"] == "/apply/benefits", r.text
     r = await post(client, "/apply/benefits", {"action": "continue"})
     assert r.headers["location"] == "/apply/notifications"
@@ -85,7 +89,10 @@ async def test_whole_journey_as_plain_forms(client):
 
 async def test_error_summary_and_nothing_changes(client):
     page = await client.get("/apply/start")
-    r = await client.post("/apply/start", data={"csrf_token": csrf_from(page.text), "department": "AST", "applicant_iin": "123", "phone": "12"})
+    r = await client.post(
+        "/apply/start",
+        data={"csrf_token": csrf_from(page.text), "department": "AST", "applicant_iin": "123", "phone": "12"},
+    )
     assert r.status_code == 422
     assert 'class="error-summary"' in r.text and 'href="#applicant_iin"' in r.text and 'href="#phone"' in r.text
     assert 'aria-invalid="true"' in r.text
@@ -144,11 +151,17 @@ async def test_document_claim_checked_by_content(client):
     await walk_to_summary(client, "ainur", "kamila")
     page = await client.get("/apply/benefits")
     token = csrf_from(page.text)
-    fake = await client.post("/apply/benefits", data={"csrf_token": token, "action": "claim", "category": "TEACHER_PARENT"},
-                             files={"document": ("certificate.pdf", io.BytesIO(b"MZ not a pdf at all"), "application/pdf")})
+    fake = await client.post(
+        "/apply/benefits",
+        data={"csrf_token": token, "action": "claim", "category": "TEACHER_PARENT"},
+        files={"document": ("certificate.pdf", io.BytesIO(b"MZ not a pdf at all"), "application/pdf")},
+    )
     assert fake.status_code == 422
-    real = await client.post("/apply/benefits", data={"csrf_token": token, "action": "claim", "category": "TEACHER_PARENT"},
-                             files={"document": ("scan.bin", io.BytesIO(PDF), "application/octet-stream")})
+    real = await client.post(
+        "/apply/benefits",
+        data={"csrf_token": token, "action": "claim", "category": "TEACHER_PARENT"},
+        files={"document": ("scan.bin", io.BytesIO(PDF), "application/octet-stream")},
+    )
     assert real.status_code == 303
     application = await Application.get(child_iin=iin("kamila"))
     claims = await application.benefits.all()
@@ -183,9 +196,11 @@ async def test_default_language_is_a_setting(demo, settings):
     from server.app import create_app
 
     app = create_app(replace(settings, default_language="ru"), manage_runtime=False)
-    async with LifespanManager(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-            page = await c.get("/apply/start")
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c,
+    ):
+        page = await c.get("/apply/start")
     assert '<html lang="ru">' in page.text and "Подать заявление" in page.text
 
 
@@ -209,7 +224,9 @@ async def test_no_dev_outbox_in_production(demo, settings):
     from server.app import create_app
 
     app = create_app(replace(settings, env="production"), manage_runtime=False)
-    async with LifespanManager(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c:
-            assert (await c.get("/dev/outbox")).status_code == 404
-            assert (await c.get("/healthz")).status_code == 200
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c,
+    ):
+        assert (await c.get("/dev/outbox")).status_code == 404
+        assert (await c.get("/healthz")).status_code == 200

@@ -41,7 +41,9 @@ async def parent(client: httpx.AsyncClient):
     assert leaked == [], leaked
 
 
-async def post(client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None, form_url: str = "") -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None, form_url: str = ""
+) -> httpx.Response:
     """Opens the page with the form (as a person would) and sends it with its CSRF token."""
     page = await client.get(form_url or url)
     assert page.status_code == 200, (form_url or url, page.status_code, page.headers.get("location"))
@@ -65,14 +67,21 @@ async def asel_application() -> Application:
 
 
 async def phones_of(application: Application) -> list[str]:
-    return list(await Contact.filter(application=application, kind="phone", confirmed_at__not_isnull=True).order_by("rank").values_list("value", flat=True))
+    return list(
+        await Contact.filter(application=application, kind="phone", confirmed_at__not_isnull=True)
+        .order_by("rank")
+        .values_list("value", flat=True)
+    )
 
 
 async def test_log_in_wrong_code_then_the_right_one(parent):
     application = await asel_application()
     form = await parent.get("/cabinet/login")
     assert form.status_code == 200 and 'action="/cabinet/login"' in form.text
-    r = await parent.post("/cabinet/login", data={"csrf_token": csrf_from(form.text), "applicant_iin": iin("asel"), "phone": "8 701 555 00 00"})
+    r = await parent.post(
+        "/cabinet/login",
+        data={"csrf_token": csrf_from(form.text), "applicant_iin": iin("asel"), "phone": "8 701 555 00 00"},
+    )
     assert r.status_code == 303 and r.headers["location"] == "/cabinet/login/code"
     # Between the two steps the session holds the challenge, never the IIN.
     between = session_of(parent)
@@ -133,7 +142,13 @@ async def test_login_mistakes_are_shown_at_both_fields(parent):
 
 async def test_pages_need_a_login_and_a_form_token(parent):
     number = (await asel_application()).registration_number
-    for url in ("/cabinet", f"/cabinet/{number}", f"/cabinet/{number}/phones", f"/cabinet/{number}/withdraw", "/cabinet/login/code"):
+    for url in (
+        "/cabinet",
+        f"/cabinet/{number}",
+        f"/cabinet/{number}/phones",
+        f"/cabinet/{number}/withdraw",
+        "/cabinet/login/code",
+    ):
         r = await parent.get(url)
         assert r.status_code == 303 and r.headers["location"] == "/cabinet/login", url
     r = await parent.post(f"/cabinet/{number}/withdraw", data={})
@@ -155,14 +170,21 @@ async def test_someone_elses_application_is_not_found(parent):
     other = await Application.filter(registration_number__not_isnull=True).exclude(applicant_iin=iin("asel")).first()
     before = await phones_of(other)
     child = next(p for p in BY_KEY.values() if p.iin == other.child_iin)
-    for url in (f"/cabinet/{other.registration_number}", f"/cabinet/{other.registration_number}/phones", f"/cabinet/{other.registration_number}/withdraw"):
+    for url in (
+        f"/cabinet/{other.registration_number}",
+        f"/cabinet/{other.registration_number}/phones",
+        f"/cabinet/{other.registration_number}/withdraw",
+    ):
         r = await parent.get(url)
         assert r.status_code == 404, url
         assert "Page not found" in r.text and child.given_name not in r.text and 'id="queue-number"' not in r.text
     page = await parent.get("/cabinet")
     r = await parent.post(f"/cabinet/{other.registration_number}/withdraw", data={"csrf_token": csrf_from(page.text)})
     assert r.status_code == 404
-    r = await parent.post(f"/cabinet/{other.registration_number}/phones", data={"csrf_token": csrf_from(page.text), "action": "remove", "phone": before[0]})
+    r = await parent.post(
+        f"/cabinet/{other.registration_number}/phones",
+        data={"csrf_token": csrf_from(page.text), "action": "remove", "phone": before[0]},
+    )
     assert r.status_code == 404
     await other.refresh_from_db()
     assert other.state == "queued" and await phones_of(other) == before
@@ -186,8 +208,15 @@ async def test_the_application_page_and_its_weight(parent):
     assert "Why the number changed" in page.text
     assert iin("asel") not in page.text and iin("adil") not in page.text
     # Every page is small over the wire (gzip).
-    for url in ("/cabinet", f"/cabinet/{number}", f"/cabinet/{number}/phones", f"/cabinet/{number}/email",
-                f"/cabinet/{number}/notifications", f"/cabinet/{number}/benefits", f"/cabinet/{number}/withdraw"):
+    for url in (
+        "/cabinet",
+        f"/cabinet/{number}",
+        f"/cabinet/{number}/phones",
+        f"/cabinet/{number}/email",
+        f"/cabinet/{number}/notifications",
+        f"/cabinet/{number}/benefits",
+        f"/cabinet/{number}/withdraw",
+    ):
         r = await parent.get(url, headers={"Accept-Encoding": "gzip"})
         assert r.status_code == 200 and r.headers.get("content-encoding") == "gzip", url
         assert r.num_bytes_downloaded <= BUDGET, (url, r.num_bytes_downloaded)
@@ -212,7 +241,9 @@ async def test_change_of_phone_end_to_end(parent):
     code = await last_code(NEW_PHONE)
     page = await parent.get(f"{phones_url}/code")
     assert "+7701*****99" in page.text
-    r = await parent.post(f"{phones_url}/code", data={"csrf_token": csrf_from(page.text), "code": f"{(int(code) + 1) % 1_000_000:06d}"})
+    r = await parent.post(
+        f"{phones_url}/code", data={"csrf_token": csrf_from(page.text), "code": f"{(int(code) + 1) % 1_000_000:06d}"}
+    )
     assert r.status_code == 422 and "The code is not right" in r.text
     r = await parent.post(f"{phones_url}/code", data={"csrf_token": csrf_from(page.text), "code": code})
     assert r.status_code == 303 and r.headers["location"] == f"/cabinet/{number}?done=phone_added"
@@ -230,7 +261,11 @@ async def test_change_of_phone_end_to_end(parent):
     assert r.status_code == 422 and "Keep at least two confirmed phones" in r.text
     assert await phones_of(application) == [ASEL_PHONES[1], NEW_PHONE]
 
-    kinds = await ApplicationEvent.filter(application=application, kind__in=("phone_added", "phone_removed")).order_by("id").values_list("kind", "actor")
+    kinds = (
+        await ApplicationEvent.filter(application=application, kind__in=("phone_added", "phone_removed"))
+        .order_by("id")
+        .values_list("kind", "actor")
+    )
     assert kinds == [("phone_added", "applicant"), ("phone_removed", "applicant")]
     history = await parent.get(f"/cabinet/{number}")
     assert "Phone added" in history.text and "Phone removed" in history.text
@@ -280,11 +315,17 @@ async def test_claim_and_withdraw_a_benefit(parent):
     url = f"/cabinet/{number}/benefits"
     page = await parent.get(url)
     assert 'value="TEACHER_PARENT"' in page.text and 'value="LARGE_FAMILY"' not in page.text  # documents only
-    r = await parent.post(url, data={"csrf_token": csrf_from(page.text), "category": "TEACHER_PARENT"},
-                          files={"document": ("certificate.pdf", io.BytesIO(b"MZ not a pdf at all"), "application/pdf")})
+    r = await parent.post(
+        url,
+        data={"csrf_token": csrf_from(page.text), "category": "TEACHER_PARENT"},
+        files={"document": ("certificate.pdf", io.BytesIO(b"MZ not a pdf at all"), "application/pdf")},
+    )
     assert r.status_code == 422 and 'href="#document"' in r.text
-    r = await parent.post(url, data={"csrf_token": csrf_from(page.text), "category": "TEACHER_PARENT"},
-                          files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")})
+    r = await parent.post(
+        url,
+        data={"csrf_token": csrf_from(page.text), "category": "TEACHER_PARENT"},
+        files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")},
+    )
     assert r.status_code == 303 and r.headers["location"] == f"/cabinet/{number}?done=claimed"
     claim = await BenefitClaim.get(application=application, category__code="TEACHER_PARENT")
     assert claim.status == "pending" and claim.document_id is not None
@@ -323,7 +364,12 @@ async def test_withdraw_the_application_with_a_confirmation_step(parent):
     await application.refresh_from_db()
     assert application.state == "withdrawn" and application.active_key is None
     event = await ApplicationEvent.get(application=application, kind="withdraw")
-    assert (event.from_state, event.to_state, event.actor, event.reason) == ("queued", "withdrawn", "applicant", "We moved to Almaty")
+    assert (event.from_state, event.to_state, event.actor, event.reason) == (
+        "queued",
+        "withdrawn",
+        "applicant",
+        "We moved to Almaty",
+    )
     # It has left the queue: no number, no more changes.
     await drain_jobs(runtime.get().redis)
     assert not await QueueEntry.filter(application_id=application.id).exists()
@@ -358,7 +404,9 @@ async def test_withdrawing_a_confirmed_benefit_keeps_the_application(parent):
     claim = await BenefitClaim.get(application=application, category__code="LARGE_FAMILY")
     confirm = await parent.get(f"/cabinet/{number}/benefits/{claim.id}/withdraw")
     assert confirm.status_code == 200 and "only the education department can give it back" in confirm.text
-    r = await parent.post(f"/cabinet/{number}/benefits/{claim.id}/withdraw", data={"csrf_token": csrf_from(confirm.text)})
+    r = await parent.post(
+        f"/cabinet/{number}/benefits/{claim.id}/withdraw", data={"csrf_token": csrf_from(confirm.text)}
+    )
     assert r.status_code == 303
     await drain_jobs(runtime.get().redis)
     await application.refresh_from_db()

@@ -15,8 +15,10 @@ from pathlib import Path
 from server import runtime
 from server.models import Application, BenefitClaim, Notification, QueueEntry
 from tests.helpers import csrf_from, drain_jobs, iin
-from tests.views.test_cabinet_pages import ASEL_PHONES, PDF, log_in as parent_log_in, post
-from tests.views.test_staff_pages import PASSWORD, log_in as staff_log_in, version_in
+from tests.views.test_cabinet_pages import ASEL_PHONES, PDF, post
+from tests.views.test_cabinet_pages import log_in as parent_log_in
+from tests.views.test_staff_pages import PASSWORD, version_in
+from tests.views.test_staff_pages import log_in as staff_log_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,12 +26,35 @@ ROOT = Path(__file__).resolve().parents[2]
 def staff_from_the_command_line(settings) -> None:
     """`kezek staff create` against the very database the app under test uses."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"KEZEK_VAR_DIR": str(settings.var_dir), "KEZEK_SECRET_KEY": settings.secret_key,
-                "DATABASE_URL": settings.database_url})
+    env.update(
+        {
+            "KEZEK_VAR_DIR": str(settings.var_dir),
+            "KEZEK_SECRET_KEY": settings.secret_key,
+            "DATABASE_URL": settings.database_url,
+        }
+    )
     done = subprocess.run(
-        [sys.executable, "-m", "server.cli", "staff", "create", "dana.admin", "--role", "admin",
-         "--department", "AST", "--name", "Дана Ахметова", "--password-stdin"],
-        input=PASSWORD + "\n", env=env, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "server.cli",
+            "staff",
+            "create",
+            "dana.admin",
+            "--role",
+            "admin",
+            "--department",
+            "AST",
+            "--name",
+            "Дана Ахметова",
+            "--password-stdin",
+        ],
+        input=PASSWORD + "\n",
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
 
@@ -45,8 +70,11 @@ async def test_staff_correct_a_phone_and_confirm_a_benefit_the_parent_sees_it(cl
     await parent_log_in(client)
     url = f"/cabinet/{number}/benefits"
     page = await client.get(url)
-    r = await client.post(url, data={"csrf_token": csrf_from(page.text), "category": "TEACHER_PARENT"},
-                          files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")})
+    r = await client.post(
+        url,
+        data={"csrf_token": csrf_from(page.text), "category": "TEACHER_PARENT"},
+        files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")},
+    )
     assert r.status_code == 303
     await post(client, "/cabinet/logout", {}, form_url="/cabinet")
 
@@ -59,10 +87,15 @@ async def test_staff_correct_a_phone_and_confirm_a_benefit_the_parent_sees_it(cl
 
     # Corrects phone 2.
     edit = await client.get(f"/staff/applications/{number}/edit/phone2")
-    r = await client.post(f"/staff/applications/{number}/edit/phone2", data={
-        "csrf_token": csrf_from(edit.text), "version": str(version_in(edit.text)),
-        "phone": "+7 707 123 4567", "reason": "The mother called: a new SIM card",
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/edit/phone2",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "version": str(version_in(edit.text)),
+            "phone": "+7 707 123 4567",
+            "reason": "The mother called: a new SIM card",
+        },
+    )
     assert r.status_code == 303
 
     # Confirms the scan from the verification queue.
@@ -72,10 +105,16 @@ async def test_staff_correct_a_phone_and_confirm_a_benefit_the_parent_sees_it(cl
     document = await client.get(f"/staff/documents/{claim.document_id}")
     assert document.status_code == 200 and document.content == PDF
     await application.refresh_from_db()
-    r = await client.post(f"/staff/applications/{number}/benefits/{claim.id}/decide", data={
-        "csrf_token": csrf_from(queue.text), "version": str(application.version), "decision": "confirm",
-        "reason": "Certificate of school No. 12, dated this month", "back": "verification",
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/benefits/{claim.id}/decide",
+        data={
+            "csrf_token": csrf_from(queue.text),
+            "version": str(application.version),
+            "decision": "confirm",
+            "reason": "Certificate of school No. 12, dated this month",
+            "back": "verification",
+        },
+    )
     assert r.status_code == 303
 
     # Both are in the history of the application page.

@@ -31,7 +31,7 @@ async def test_a_parent_reads_the_number_and_why_it_changed(client):
     assert me.registration_number in page.text and "И. А." in page.text
     assert "1 child ahead of you received a place" in page.text
     assert iin("adil") not in page.text and "Адиль" not in page.text
-    assert "/queue" == str(page.url.path)  # the IIN travelled in the form, not the address
+    assert str(page.url.path) == "/queue"  # the IIN travelled in the form, not the address
 
 
 async def test_an_unknown_child_and_a_bad_iin(client):

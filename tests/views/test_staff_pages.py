@@ -30,10 +30,14 @@ async def account(username: str, role: str = "operator", department: str = "AST"
 async def log_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
     form = await client.get("/staff/login")
     assert form.status_code == 200
-    return await client.post("/staff/login", data={"csrf_token": csrf_from(form.text), "username": username, "password": password})
+    return await client.post(
+        "/staff/login", data={"csrf_token": csrf_from(form.text), "username": username, "password": password}
+    )
 
 
-async def staff_client(client: httpx.AsyncClient, username: str, role: str = "operator", department: str = "AST") -> httpx.AsyncClient:
+async def staff_client(
+    client: httpx.AsyncClient, username: str, role: str = "operator", department: str = "AST"
+) -> httpx.AsyncClient:
     await account(username, role, department)
     await client.get("/lang/en")
     assert (await log_in(client, username)).status_code == 303
@@ -61,12 +65,23 @@ def version_in(html: str) -> int:
 async def teacher_claim() -> tuple[Application, BenefitClaim]:
     """The demo teacher's daughter, queued in Astana, with a pending TEACHER_PARENT claim."""
     integrator = Principal(kind="integrator", name="test", scopes=frozenset({"applications:submit"}))
-    application = await applications.submit(integrator, applications.SubmitInput(
-        department_code="AST", applicant_iin=iin("ainur"), child_iin=iin("kamila"),
-        phones=["+77019990011", "+77079990022"], email=None, kindergarten_codes=["AST-KG02"],
-        any_kindergarten=False, group_language="kk", desired_start=_start(),
-        notify_channel="sms", notify_language="ru",
-    ), "teacher-1")
+    application = await applications.submit(
+        integrator,
+        applications.SubmitInput(
+            department_code="AST",
+            applicant_iin=iin("ainur"),
+            child_iin=iin("kamila"),
+            phones=["+77019990011", "+77079990022"],
+            email=None,
+            kindergarten_codes=["AST-KG02"],
+            any_kindergarten=False,
+            group_language="kk",
+            desired_start=_start(),
+            notify_channel="sms",
+            notify_language="ru",
+        ),
+        "teacher-1",
+    )
     await registration.register(application.id)
     await application.refresh_from_db()
     claim = await applications.store_claim(application, "TEACHER_PARENT", "certificate.pdf", PDF, "applicant:test")
@@ -112,8 +127,13 @@ async def test_staff_log_in_and_out(client):
 
 async def test_every_staff_page_needs_a_log_in(client):
     number = (await adil()).registration_number
-    for url in ("/staff", f"/staff/applications/{number}", f"/staff/applications/{number}/edit/phone1",
-                "/staff/verification", f"/staff/documents/{uuid.uuid4()}"):
+    for url in (
+        "/staff",
+        f"/staff/applications/{number}",
+        f"/staff/applications/{number}/edit/phone1",
+        "/staff/verification",
+        f"/staff/documents/{uuid.uuid4()}",
+    ):
         r = await client.get(url)
         assert r.status_code == 303 and r.headers["location"].startswith("/staff/login"), url
         assert number not in r.text
@@ -121,9 +141,15 @@ async def test_every_staff_page_needs_a_log_in(client):
     await account("aliya.operator")
     target = f"/staff/applications/{number}"
     form = await client.get(f"/staff/login?next={target}")
-    r = await client.post("/staff/login", data={
-        "csrf_token": csrf_from(form.text), "username": "aliya.operator", "password": PASSWORD, "next": target,
-    })
+    r = await client.post(
+        "/staff/login",
+        data={
+            "csrf_token": csrf_from(form.text),
+            "username": "aliya.operator",
+            "password": PASSWORD,
+            "next": target,
+        },
+    )
     assert r.headers["location"] == target
     assert (await client.get("/staff/login?next=//evil.example/")).headers["location"] == "/staff"
     # htmx asking for a piece of a page is sent to the log-in page as a whole.
@@ -135,8 +161,10 @@ async def test_every_staff_page_needs_a_log_in(client):
 async def test_a_post_without_the_form_token_is_refused(client):
     await staff_client(client, "aliya.operator")
     application = await adil()
-    r = await client.post(f"/staff/applications/{application.registration_number}/edit/phone1",
-                          data={"version": str(application.version), "phone": "+7 701 000 0000"})
+    r = await client.post(
+        f"/staff/applications/{application.registration_number}/edit/phone1",
+        data={"version": str(application.version), "phone": "+7 701 000 0000"},
+    )
     assert r.status_code == 403
     assert await AuditEntry.all().count() == 0
 
@@ -152,8 +180,16 @@ async def test_search_by_registration_number_iin_phone_and_name(client):
     child = BY_KEY["adil"]
     latest = await client.get("/staff")
     assert number in latest.text  # newest first, no search needed
-    for query in (number.lower(), iin("adil"), iin("asel")[:6] + " " + iin("asel")[6:], phones.display(phone.value),
-                  "8" + phone.value[2:], f"8-{phone.value[2:5]}-{phone.value[5:8]}-{phone.value[8:]}", child.given_name, f"{child.surname} {child.given_name}".lower()):
+    for query in (
+        number.lower(),
+        iin("adil"),
+        iin("asel")[:6] + " " + iin("asel")[6:],
+        phones.display(phone.value),
+        "8" + phone.value[2:],
+        f"8-{phone.value[2:5]}-{phone.value[5:8]}-{phone.value[8:]}",
+        child.given_name,
+        f"{child.surname} {child.given_name}".lower(),
+    ):
         found = await post_form(client, "/staff", "/staff", {"query": query})
         assert found.status_code == 200, query
         assert f'href="/staff/applications/{number}"' in found.text, query
@@ -195,10 +231,19 @@ async def test_next_page_carries_the_search_in_its_form(client, monkeypatch):
         if after is None:
             break
         assert 'name="status" value="queued"' in page.text
-        page = await client.post("/staff", data={
-            "csrf_token": csrf_from(page.text), "status": "queued", "after": after.group(1),
-        })
-    expected = await Application.filter(department__code="AST", state="queued").order_by("-id").values_list("registration_number", flat=True)
+        page = await client.post(
+            "/staff",
+            data={
+                "csrf_token": csrf_from(page.text),
+                "status": "queued",
+                "after": after.group(1),
+            },
+        )
+    expected = (
+        await Application.filter(department__code="AST", state="queued")
+        .order_by("-id")
+        .values_list("registration_number", flat=True)
+    )
     assert seen == list(expected)
 
 
@@ -218,10 +263,15 @@ async def test_inline_edit_of_a_phone_as_a_plain_form(client):
     edit = await client.get(f"/staff/applications/{number}/edit/phone1")
     assert edit.status_code == 200 and "<html" in edit.text
     assert version_in(edit.text) == application.version
-    r = await client.post(f"/staff/applications/{number}/edit/phone1", data={
-        "csrf_token": csrf_from(edit.text), "version": str(application.version),
-        "phone": "8 (701) 777 12 34", "reason": "The parent called to correct it",
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/edit/phone1",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "version": str(application.version),
+            "phone": "8 (701) 777 12 34",
+            "reason": "The parent called to correct it",
+        },
+    )
     assert r.status_code == 303
     assert r.headers["location"] == f"/staff/applications/{number}?changed=phone1#group-phone1"
 
@@ -245,17 +295,27 @@ async def test_a_stale_edit_is_refused_with_the_current_value(client):
     form = await client.get(f"/staff/applications/{number}/edit/phone1")
     made_on = version_in(form.text)
     # Meanwhile someone else changes the other phone: the version moves on.
-    other = await client.post(f"/staff/applications/{number}/edit/phone2", data={
-        "csrf_token": csrf_from(form.text), "version": str(made_on), "phone": "+7 707 333 4455",
-    })
+    other = await client.post(
+        f"/staff/applications/{number}/edit/phone2",
+        data={
+            "csrf_token": csrf_from(form.text),
+            "version": str(made_on),
+            "phone": "+7 707 333 4455",
+        },
+    )
     assert other.status_code == 303
     await application.refresh_from_db()
     before = (await Contact.get(application=application, kind="phone", rank=1)).value
     audit = await AuditEntry.all().count()
 
-    stale = await client.post(f"/staff/applications/{number}/edit/phone1", data={
-        "csrf_token": csrf_from(form.text), "version": str(made_on), "phone": "+7 701 999 8877",
-    })
+    stale = await client.post(
+        f"/staff/applications/{number}/edit/phone1",
+        data={
+            "csrf_token": csrf_from(form.text),
+            "version": str(made_on),
+            "phone": "+7 701 999 8877",
+        },
+    )
     assert stale.status_code == 409
     assert "Someone changed this application while you were editing" in stale.text
     assert f'value="{phones.display(before)}"' in stale.text  # the current value, not the typed one
@@ -265,9 +325,15 @@ async def test_a_stale_edit_is_refused_with_the_current_value(client):
     assert await AuditEntry.all().count() == audit
 
     # The same with htmx: the form alone, in place.
-    piece = await client.post(f"/staff/applications/{number}/edit/phone1", headers=HTMX, data={
-        "csrf_token": csrf_from(form.text), "version": str(made_on), "phone": "+7 701 999 8877",
-    })
+    piece = await client.post(
+        f"/staff/applications/{number}/edit/phone1",
+        headers=HTMX,
+        data={
+            "csrf_token": csrf_from(form.text),
+            "version": str(made_on),
+            "phone": "+7 701 999 8877",
+        },
+    )
     assert piece.status_code == 409 and "<html" not in piece.text
     assert 'id="group-phone1"' in piece.text and f'value="{phones.display(before)}"' in piece.text
     assert "HX-Request" in piece.headers["vary"]
@@ -278,9 +344,14 @@ async def test_a_mistake_keeps_what_was_typed_and_the_version_it_was_made_on(cli
     application = await adil()
     number = application.registration_number
     form = await client.get(f"/staff/applications/{number}/edit/phone1")
-    bad = await client.post(f"/staff/applications/{number}/edit/phone1", data={
-        "csrf_token": csrf_from(form.text), "version": str(application.version - 1), "phone": "12345",
-    })
+    bad = await client.post(
+        f"/staff/applications/{number}/edit/phone1",
+        data={
+            "csrf_token": csrf_from(form.text),
+            "version": str(application.version - 1),
+            "phone": "12345",
+        },
+    )
     assert bad.status_code == 422
     assert 'class="error-summary"' in bad.text and 'aria-invalid="true"' in bad.text
     assert 'value="12345"' in bad.text and version_in(bad.text) == application.version - 1
@@ -301,9 +372,15 @@ async def test_inline_edit_with_htmx(client):
     assert shown.text.lstrip().startswith('<div class="group" id="group-email">') and "<form" not in shown.text
     assert (await client.get(f"/staff/applications/{number}/view/email")).status_code == 303
 
-    saved = await client.post(f"/staff/applications/{number}/edit/email", headers=HTMX, data={
-        "csrf_token": csrf_from(piece.text), "version": str(version_in(piece.text)), "email": "asel@example.kz",
-    })
+    saved = await client.post(
+        f"/staff/applications/{number}/edit/email",
+        headers=HTMX,
+        data={
+            "csrf_token": csrf_from(piece.text),
+            "version": str(version_in(piece.text)),
+            "email": "asel@example.kz",
+        },
+    )
     assert saved.status_code == 200 and "<html" not in saved.text
     assert saved.headers["HX-Retarget"] == "#staff-content"
     assert "asel@example.kz" in saved.text and 'role="status"' in saved.text
@@ -318,24 +395,44 @@ async def test_preferences_and_notifications_forms(client):
     number = application.registration_number
     edit = await client.get(f"/staff/applications/{number}/edit/preferences")
     assert edit.status_code == 200 and 'name="choice1"' in edit.text
-    r = await client.post(f"/staff/applications/{number}/edit/preferences", data={
-        "csrf_token": csrf_from(edit.text), "version": str(version_in(edit.text)),
-        "choice1": "AST-KG05", "choice2": "AST-KG05", "group_language": "kk", "desired_start": _start(),
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/edit/preferences",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "version": str(version_in(edit.text)),
+            "choice1": "AST-KG05",
+            "choice2": "AST-KG05",
+            "group_language": "kk",
+            "desired_start": _start(),
+        },
+    )
     assert r.status_code == 422 and "Each kindergarten can be chosen once." in r.text
     assert r.text.count('value="AST-KG05" selected') == 2
-    r = await client.post(f"/staff/applications/{number}/edit/preferences", data={
-        "csrf_token": csrf_from(edit.text), "version": str(version_in(edit.text)),
-        "choice1": "AST-KG05", "choice2": "AST-KG07", "group_language": "kk", "desired_start": _start(),
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/edit/preferences",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "version": str(version_in(edit.text)),
+            "choice1": "AST-KG05",
+            "choice2": "AST-KG07",
+            "group_language": "kk",
+            "desired_start": _start(),
+        },
+    )
     assert r.status_code == 303
     codes = {a.field for a in await AuditEntry.filter(application_id=application.id)}
     assert "kindergartens" in codes
 
     edit = await client.get(f"/staff/applications/{number}/edit/notifications")
-    r = await client.post(f"/staff/applications/{number}/edit/notifications", data={
-        "csrf_token": csrf_from(edit.text), "version": str(version_in(edit.text)), "channel": "email", "language": "en",
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/edit/notifications",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "version": str(version_in(edit.text)),
+            "channel": "email",
+            "language": "en",
+        },
+    )
     assert r.status_code == 422 and "Enter an email address to get messages by email." in r.text
 
 
@@ -349,11 +446,20 @@ async def test_a_transition_needs_a_reason(client):
     page = f"/staff/applications/{number}"
     shown = await client.get(page)
     assert 'name="transition" value="suspend"' in shown.text
-    no_reason = await post_form(client, page, f"{page}/transition", {"version": str(application.version), "transition": "suspend"})
+    no_reason = await post_form(
+        client, page, f"{page}/transition", {"version": str(application.version), "transition": "suspend"}
+    )
     assert no_reason.status_code == 422 and 'href="#transition-suspend-reason"' in no_reason.text
-    r = await post_form(client, page, f"{page}/transition", {
-        "version": str(application.version), "transition": "suspend", "reason": "Documents are being checked",
-    })
+    r = await post_form(
+        client,
+        page,
+        f"{page}/transition",
+        {
+            "version": str(application.version),
+            "transition": "suspend",
+            "reason": "Documents are being checked",
+        },
+    )
     assert r.status_code == 303 and r.headers["location"] == f"{page}?done=transition"
     await application.refresh_from_db()
     assert application.state == "suspended"
@@ -370,15 +476,27 @@ async def test_confirm_a_claim_from_the_verification_queue(client):
     action = f"/staff/applications/{application.registration_number}/benefits/{claim.id}/decide"
     assert f'action="{action}"' in queue.text
 
-    rejected = await client.post(action, data={
-        "csrf_token": csrf_from(queue.text), "version": str(application.version), "decision": "reject", "back": "verification",
-    })
+    rejected = await client.post(
+        action,
+        data={
+            "csrf_token": csrf_from(queue.text),
+            "version": str(application.version),
+            "decision": "reject",
+            "back": "verification",
+        },
+    )
     assert rejected.status_code == 422 and f'href="#claim-{claim.id}-reason"' in rejected.text
     assert (await BenefitClaim.get(id=claim.id)).status == "pending"
 
-    confirmed = await client.post(action, data={
-        "csrf_token": csrf_from(queue.text), "version": str(application.version), "decision": "confirm", "back": "verification",
-    })
+    confirmed = await client.post(
+        action,
+        data={
+            "csrf_token": csrf_from(queue.text),
+            "version": str(application.version),
+            "decision": "confirm",
+            "back": "verification",
+        },
+    )
     assert confirmed.status_code == 303 and confirmed.headers["location"] == "/staff/verification?done=1"
     assert (await BenefitClaim.get(id=claim.id)).status == "confirmed"
     await application.refresh_from_db()
@@ -400,25 +518,42 @@ async def test_add_and_withdraw_a_benefit_on_the_application_page(client):
     page = f"/staff/applications/{number}"
     await staff_client(client, "bota.verifier", role="verifier")
     shown = await client.get(page)
-    assert 'action="%s/benefits/add"' % page in shown.text
-    assert f'{page}/edit/phone1' not in shown.text  # a verifier does not edit contacts
-    missing = await client.post(f"{page}/benefits/add", data={
-        "csrf_token": csrf_from(shown.text), "version": str(application.version), "category": "MILITARY",
-    }, files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")})
+    assert f'action="{page}/benefits/add"' in shown.text
+    assert f"{page}/edit/phone1" not in shown.text  # a verifier does not edit contacts
+    missing = await client.post(
+        f"{page}/benefits/add",
+        data={
+            "csrf_token": csrf_from(shown.text),
+            "version": str(application.version),
+            "category": "MILITARY",
+        },
+        files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")},
+    )
     assert missing.status_code == 422 and 'href="#add-reason"' in missing.text
     assert 'value="MILITARY" selected' in missing.text
-    added = await client.post(f"{page}/benefits/add", data={
-        "csrf_token": csrf_from(shown.text), "version": str(application.version), "category": "MILITARY",
-        "reason": "The father brought the original",
-    }, files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")})
+    added = await client.post(
+        f"{page}/benefits/add",
+        data={
+            "csrf_token": csrf_from(shown.text),
+            "version": str(application.version),
+            "category": "MILITARY",
+            "reason": "The father brought the original",
+        },
+        files={"document": ("certificate.pdf", io.BytesIO(PDF), "application/pdf")},
+    )
     assert added.status_code == 303, added.text
     claim = await BenefitClaim.get(application=application, category__code="MILITARY")
     assert claim.status == "confirmed"
     shown = await client.get(added.headers["location"])
     assert f"/staff/documents/{claim.document_id}" in shown.text
-    withdrawn = await client.post(f"{page}/benefits/{claim.id}/withdraw", data={
-        "csrf_token": csrf_from(shown.text), "version": str(version_in(shown.text)), "reason": "Certificate withdrawn",
-    })
+    withdrawn = await client.post(
+        f"{page}/benefits/{claim.id}/withdraw",
+        data={
+            "csrf_token": csrf_from(shown.text),
+            "version": str(version_in(shown.text)),
+            "reason": "Certificate withdrawn",
+        },
+    )
     assert withdrawn.status_code == 303
     assert (await BenefitClaim.get(id=claim.id)).status == "withdrawn"
 
@@ -427,7 +562,7 @@ async def test_add_and_withdraw_a_benefit_on_the_application_page(client):
 
 
 async def test_a_document_only_for_its_department(client):
-    application, claim = await teacher_claim()
+    _application, claim = await teacher_claim()
     await staff_client(client, "aliya.operator")
     r = await client.get(f"/staff/documents/{claim.document_id}")
     assert r.status_code == 200 and r.content == PDF
@@ -455,8 +590,13 @@ async def test_another_departments_application_is_not_found(client):
     by_iin = await post_form(client, "/staff", "/staff", {"query": iin("adil")})
     assert f"/staff/applications/{number}" not in by_iin.text
     edit = await client.get("/staff")
-    r = await client.post(f"/staff/applications/{number}/edit/phone1", data={
-        "csrf_token": csrf_from(edit.text), "version": str(application.version), "phone": "+7 701 000 1122",
-    })
+    r = await client.post(
+        f"/staff/applications/{number}/edit/phone1",
+        data={
+            "csrf_token": csrf_from(edit.text),
+            "version": str(application.version),
+            "phone": "+7 701 000 1122",
+        },
+    )
     assert r.status_code == 404
     assert await AuditEntry.all().count() == 0
