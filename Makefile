@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test install install-test migrate seed schema locales chromium clean
+LOCK := requirements/runtime.txt
+TEST_LOCK := requirements/test.txt
+
+.PHONY: run test lint lock install install-test migrate seed schema locales chromium clean
 
 $(BIN)/python:
 	@$(PYTHON) -c "import ensurepip, venv" 2>/dev/null || { \
@@ -15,13 +18,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Both installs take every package from a lock with hashes (`make lock` writes them);
+# Kezek itself is then installed without resolving anything again.
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(TEST_STAMP): pyproject.toml requirements-lock.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -r requirements-lock.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e '.[test]'
+$(TEST_STAMP): pyproject.toml $(LOCK) $(TEST_LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(TEST_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP) $@
 
 install: $(STAMP)
@@ -45,6 +51,21 @@ chromium:
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff (lint and format) and mypy, as CI runs them.
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Re-resolves the pins of pyproject.toml into the two locks (runtime; runtime + test + lint).
+UV := uv==0.13.9
+lock: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "$(UV)"
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet \
+	  --custom-compile-command "make lock" -o $(LOCK)
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --extra test --extra lint --generate-hashes --quiet \
+	  --custom-compile-command "make lock" -c $(LOCK) -o $(TEST_LOCK)
 
 # Regenerates schema/schema.graphql after a deliberate API change.
 schema: $(STAMP)

@@ -8,9 +8,7 @@ import re
 
 import pytest
 
-from server.config import ROOT, load_settings
-
-CONFIG = (ROOT / "server" / "config.py").read_text()
+from server.config import ROOT, load_settings, variables
 
 
 async def test_migrations_match_the_models(base_settings):
@@ -26,7 +24,7 @@ async def test_migrations_match_the_models(base_settings):
 
 
 def test_every_setting_is_documented():
-    names = set(re.findall(r'env\.get\("([A-Z_]+)"', CONFIG))
+    names = set(variables())
     assert "DATABASE_URL" in names and "KEZEK_PORT" in names
     documented = (ROOT / "docs" / "configuration.md").read_text()
     missing = sorted(n for n in names if f"`{n}`" not in documented)
@@ -64,7 +62,7 @@ def test_iins_never_reach_the_log(caplog):
 
 
 def test_no_iin_in_job_arguments():
-    """Jobs take row ids only (DEVELOPERS.md: IINs never in job arguments)."""
+    """Jobs take row ids only: an IIN never travels in a job argument (docs/architecture.md, Security)."""
     sources = (
         "\n".join(p.read_text() for p in (ROOT / "server").rglob("*.py")) + (ROOT / "jobs" / "worker.py").read_text()
     )
@@ -79,3 +77,21 @@ def test_readme_demo_iins_exist_in_the_demo_registry():
     found = re.findall(r"\b\d{12}\b", readme)
     assert len(found) >= 12
     assert [n for n in found if n not in REGISTRY] == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("KEZEK_PORT", "eighty"), ("KEZEK_OTP_MAX_ATTEMPTS", "5.5"), ("KEZEK_SMTP_STARTTLS", "maybe")],
+)
+def test_a_bad_setting_is_refused_with_its_name(tmp_path, variable, value):
+    from server.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=f"^{variable}="):
+        load_settings({"KEZEK_VAR_DIR": str(tmp_path), variable: value})
+
+
+def test_settings_come_from_the_given_environment_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEZEK_PORT", "1234")
+    settings = load_settings({"KEZEK_VAR_DIR": str(tmp_path), "KEZEK_HOST": "0.0.0.0"})
+    assert settings.port == 8000 and settings.base_url == "http://0.0.0.0:8000"
+    assert settings.upload_dir == tmp_path / "uploads" and load_settings().port == 1234
