@@ -121,7 +121,7 @@ def person_name(iin: str, *, adult: bool = False, family: str | None = None) -> 
 
 
 def search_names(applicant_iin: str, child_iin: str) -> str:
-    """What `applications._search_names` stores: both full names, lower case."""
+    """What `submission._search_names` stores: both full names, lower case."""
     parent = " ".join(person_name(applicant_iin, adult=True))
     child = " ".join(person_name(child_iin, family=applicant_iin))
     return f"{parent} | {child}".lower()

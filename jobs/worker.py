@@ -12,7 +12,9 @@ from arq.worker import Worker, func
 
 from server import runtime
 from server.config import Settings, load_settings
-from server.db import close_db, init_db
+from server.db import close_db, flat_ints, init_db
+from server.domain.messages import DeliveryState
+from server.domain.states import State
 from server.gateways import build_gateways
 from server.logging import setup_logging
 from server.models import Application, Notification
@@ -55,19 +57,25 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
     except notifications.DeliveryDeferred as exc:
         tries = ctx.get("job_try", 1)
         if tries >= MAX_TRIES:
-            await Notification.filter(id=notification_id, state="pending").update(state="failed")
+            await Notification.filter(id=notification_id, state=DeliveryState.PENDING.value).update(
+                state=DeliveryState.FAILED.value
+            )
             log.error("notification %s given up after %s tries", notification_id, tries)
-            return "failed"
+            return DeliveryState.FAILED.value
         raise Retry(defer=backoff(tries)) from exc
 
 
 async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     """Re-enqueues work a lost enqueue or a dead worker left behind (jobs de-duplicate)."""
     cutoff = datetime.now(UTC) - timedelta(seconds=10)
-    submitted = await Application.filter(state="submitted", confirmed_at__lt=cutoff).values_list("id", flat=True)
+    submitted = await flat_ints(
+        Application.filter(state=State.SUBMITTED.value, confirmed_at__lt=cutoff).values_list("id", flat=True)
+    )
     for application_id in submitted:
         await jobs.enqueue("register_application", application_id, job_id=jobs.register_job_id(application_id))
-    pending = await Notification.filter(state="pending", created_at__lt=cutoff).values_list("id", flat=True)
+    pending = await flat_ints(
+        Notification.filter(state=DeliveryState.PENDING.value, created_at__lt=cutoff).values_list("id", flat=True)
+    )
     for notification_id in pending:
         await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
     cohorts = await queue.due_cohorts(older_than=cutoff)

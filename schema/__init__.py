@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -27,7 +27,7 @@ def _should_mask(error: GraphQLError) -> bool:
 # The depth and alias limits as validation rules made once: the validation cache is keyed
 # on the rules, so rules made anew per request (as QueryDepthLimiter and MaxAliasesLimiter
 # do) would never hit it, and every request would be validated again.
-LIMITS = [depth_rule(8, None, None), max_aliases_rule(15)]
+LIMITS: list[type[ASTValidationRule]] = [depth_rule(8, None, None), max_aliases_rule(15)]
 
 schema = strawberry.Schema(
     query=Query,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as tortoise_migrate
+from tortoise.queryset import ValuesListQuery
 
 from server.config import Settings
 
@@ -16,7 +17,8 @@ async def init_db(settings: Settings) -> None:
     if settings.database_url.startswith("sqlite://"):
         settings.var_dir.mkdir(parents=True, exist_ok=True)
     # The global fallback lets requests and jobs, which run in other contexts than the
-    # lifespan, see the connections (see STACK-NOTES.md).
+    # lifespan, see the connections: without it Tortoise 1.x fails every request with
+    # "No TortoiseContext is currently active".
     await Tortoise.init(config=settings.tortoise_config(), _enable_global_fallback=True)
 
 
@@ -42,14 +44,16 @@ async def ping() -> bool:
         return False
 
 
-def is_postgres() -> bool:
-    return connections.get("default").capabilities.dialect == "postgres"
-
-
 def raw_sql(conn: Any, text: str) -> str:
     """Raw SQL written with PostgreSQL's $1, $2 … placeholders, for either database
     (SQLite takes ? in the same order)."""
     return text if conn.capabilities.dialect == "postgres" else re.sub(r"\$\d+", "?", text)
+
+
+async def flat_ints(query: ValuesListQuery[Any]) -> list[int]:
+    """What `values_list(column, flat=True)` of an integer column gives (Tortoise types
+    every values_list as a list of tuples)."""
+    return cast("list[int]", await query)
 
 
 def as_datetime(value: Any) -> datetime:

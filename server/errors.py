@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from server.i18n import N_, N_plural, gettext, ngettext
 
 # A message with plural forms names the parameter that counts.
@@ -88,7 +90,7 @@ MESSAGES: dict[str, str] = {
 
 
 class DomainError(Exception):
-    def __init__(self, code: str, field: str | None = None, **params: object) -> None:
+    def __init__(self, code: str, field: str | None = None, **params: Any) -> None:
         super().__init__(code)
         self.code = code
         self.field = field
@@ -97,7 +99,7 @@ class DomainError(Exception):
     def message(self, language: str | None = None) -> str:
         if self.code in PLURALS:
             (singular, plural), counter = PLURALS[self.code]
-            return ngettext(singular, plural, int(self.params[counter]), language, **self.params)  # type: ignore[arg-type]
+            return ngettext(singular, plural, int(self.params[counter]), language, **self.params)
         template = MESSAGES.get(self.code, self.code)
         return gettext(template, language, **self.params)
 

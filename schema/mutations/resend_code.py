@@ -1,7 +1,7 @@
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, run
-from server.services import applications
+from server.services import journey
 
 
 async def resend_code(info: Info, rank: int) -> ApplicationPayload:
@@ -9,7 +9,7 @@ async def resend_code(info: Info, rank: int) -> ApplicationPayload:
     result: dict = {}
 
     async def action():
-        result["challenge"] = await applications.resend_code(info.context.principal, rank, info.context.ip)
-        return await applications.load_draft(info.context.principal)
+        result["challenge"] = await journey.resend_code(info.context.principal, rank, info.context.ip)
+        return await journey.load_draft(info.context.principal)
 
     return await run(info, action, challenge=lambda: result.get("challenge"))

@@ -1,7 +1,7 @@
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, run
-from server.services import applications
+from server.services import journey
 
 
 async def set_contacts(info: Info, phone2: str, email: str | None = None) -> ApplicationPayload:
@@ -9,7 +9,7 @@ async def set_contacts(info: Info, phone2: str, email: str | None = None) -> App
     result: dict = {}
 
     async def action():
-        draft, challenge = await applications.set_contacts(info.context.principal, phone2, email or "", info.context.ip)
+        draft, challenge = await journey.set_contacts(info.context.principal, phone2, email or "", info.context.ip)
         result["challenge"] = challenge
         return draft
 

@@ -2,7 +2,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, run
-from server.services import applications
+from server.services import journey
 
 
 @strawberry.input
@@ -17,7 +17,7 @@ async def set_preferences(info: Info, input: PreferencesInput) -> ApplicationPay
     """Kindergartens in order (or any), group language, desired start (R7)."""
     return await run(
         info,
-        lambda: applications.set_preferences(
+        lambda: journey.set_preferences(
             info.context.principal,
             input.kindergarten_codes,
             input.any_kindergarten,

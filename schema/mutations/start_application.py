@@ -2,7 +2,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, remember_draft, run
-from server.services import applications
+from server.services import journey
 
 
 @strawberry.input
@@ -17,7 +17,7 @@ async def start_application(info: Info, input: StartApplicationInput) -> Applica
     result: dict = {}
 
     async def action():
-        started = await applications.start(
+        started = await journey.start(
             info.context.principal, input.department_code, input.applicant_iin, input.phone, info.context.ip
         )
         remember_draft(info, started.draft)

@@ -2,7 +2,9 @@ import strawberry
 from strawberry.types import Info
 
 from schema.mutations._common import ApplicationPayload, run
-from server.services import applications
+from server.domain.languages import GroupLanguage, Language
+from server.domain.messages import Channel
+from server.services import submission
 
 
 @strawberry.input(description="A whole application, for an integrator that has identified the parent.")
@@ -14,16 +16,16 @@ class SubmitApplicationInput:
     email: str | None = None
     kindergarten_codes: list[str] = strawberry.field(default_factory=list)
     any_kindergarten: bool = False
-    group_language: str = "kk"
+    group_language: str = GroupLanguage.KK.value
     desired_start: str = ""
-    notify_channel: str = "sms"
-    notify_language: str = "kk"
+    notify_channel: str = Channel.SMS.value
+    notify_language: str = Language.KK.value
 
 
 async def submit_application(info: Info, input: SubmitApplicationInput, idempotency_key: str) -> ApplicationPayload:
     """Submits a whole application at once (scope `applications:submit`). Repeating a call
     with the same idempotency key returns the same application."""
-    data = applications.SubmitInput(
+    data = submission.SubmitInput(
         department_code=input.department_code,
         applicant_iin=input.applicant_iin,
         child_iin=input.child_iin,
@@ -36,4 +38,4 @@ async def submit_application(info: Info, input: SubmitApplicationInput, idempote
         notify_channel=input.notify_channel,
         notify_language=input.notify_language,
     )
-    return await run(info, lambda: applications.submit(info.context.principal, data, idempotency_key))
+    return await run(info, lambda: submission.submit(info.context.principal, data, idempotency_key))

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from server.domain import iin as iin_rules
 from server.domain import phones
+from server.domain.benefits import ClaimStatus
 from server.models import Application as ApplicationModel
 from server.models import BenefitCategory as BenefitCategoryModel
 from server.models import Department as DepartmentModel
@@ -319,7 +320,7 @@ async def application_of(model: ApplicationModel, info: Info, *, reveal_iin: boo
                 has_document=b.document_id is not None,
             )
             for b in model.benefits
-            if b.status != "withdrawn"
+            if b.status != ClaimStatus.WITHDRAWN
         ],
         events=[
             ApplicationEvent(

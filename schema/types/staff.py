@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from schema.types import Application, PageInfo, application_of
+from server.domain.benefits import ClaimStatus
 from server.models import Application as ApplicationModel
 from server.models import AuditEntry, QueueEntry
 from server.models import BenefitClaim as BenefitClaimModel
@@ -75,7 +76,7 @@ class StaffApplication:
     async def benefits(self, info: Info) -> list[StaffBenefit]:
         claims = await (
             BenefitClaimModel.filter(application_id=self.model.id)
-            .exclude(status="withdrawn")
+            .exclude(status=ClaimStatus.WITHDRAWN.value)
             .order_by("id")
             .prefetch_related("category", "document")
         )

@@ -14,7 +14,7 @@ def ip_key(ip: str) -> str:
 async def hit(counter: str, limit: int, window_seconds: int) -> bool:
     """Counts one event in a fixed window; False when the limit is passed."""
     redis = runtime.get().redis
-    count = await redis.incr(counter)
+    count: int = await redis.incr(counter)
     if count == 1:
         await redis.expire(counter, window_seconds)
     return count <= limit

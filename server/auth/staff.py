@@ -11,10 +11,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from server import runtime
 from server.auth import ratelimit
 from server.auth.principal import Principal
+from server.domain.roles import ROLES
 from server.errors import DomainError
 from server.models import Department, StaffAccount
 
-ROLES = ("operator", "verifier", "admin")
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a wrong name costs as long as a wrong password.

@@ -1,4 +1,4 @@
-"""Ages and cohorts (R6, R19)."""
+"""Ages, cohorts and twins (R6, R19, R21)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,19 @@ def cohort_of(born: date) -> int:
     return born.year
 
 
-def are_twins(born_a: date, born_b: date) -> bool:
-    """R21: children of one applicant born within a month of each other."""
-    return abs((born_a - born_b).days) <= 31
+def _one_month_after(day: date) -> date:
+    """The same day of the next month, or that month's last day when it is shorter."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, candidate)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")
+
+
+def are_twins(a: date, b: date) -> bool:
+    """R21: children of one applicant born within a calendar month of each other (the
+    later birth at most on the same day of the next month, or that month's last day)."""
+    earlier, later = sorted((a, b))
+    return later <= _one_month_after(earlier)

@@ -10,6 +10,5 @@ ALLOWED = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
 def sniff(head: bytes) -> str | None:
     """The MIME type the bytes really are, if it is one of the allowed ones."""
     kind = filetype.guess(head)
-    if kind is None or kind.mime not in ALLOWED:
-        return None
-    return kind.mime
+    mime: str | None = None if kind is None else kind.mime
+    return mime if mime in ALLOWED else None

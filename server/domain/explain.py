@@ -14,9 +14,9 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from enum import StrEnum
 
+from server.domain.ordering import BenefitClass
 from server.domain.states import State, Transition
 
 
@@ -64,7 +64,7 @@ class Moved:
     kind: ChangeKind
     old: int | None
     new: int | None
-    standing_class: str = "general"
+    standing_class: str = BenefitClass.GENERAL.value
 
     @property
     def reason(self) -> str:
@@ -116,19 +116,3 @@ def explain(old: Mapping[int, int], new: Mapping[int, int], changes: Mapping[int
             reasons[REORDERED] += 1
         result[key] = dict(reasons)
     return result
-
-
-def _one_month_after(day: date) -> date:
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, candidate)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
-
-
-def are_twins(a: date, b: date) -> bool:
-    """R21: children of one applicant born within a month of each other."""
-    earlier, later = sorted((a, b))
-    return later <= _one_month_after(earlier)

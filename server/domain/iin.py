@@ -1,9 +1,8 @@
-"""The Kazakhstan IIN: form and checksum (PRODUCT.md, "IIN check")."""
+"""The Kazakhstan IIN: form and checksum (the product rules' "IIN check": `YYMMDD C NNNN K`,
+birth date, century-and-sex digit, serial, check digit)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import date
 
@@ -58,11 +57,6 @@ def mask(iin: str) -> str:
     if len(iin) != 12:
         return "*" * len(iin)
     return f"{iin[:2]}{'*' * 8}{iin[-2:]}"
-
-
-def keyed_hash(iin: str, key: str) -> str:
-    """For logs: correlates one IIN across lines without revealing it."""
-    return hmac.new(key.encode(), iin.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def make(first11: str) -> str | None:

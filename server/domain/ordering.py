@@ -121,8 +121,3 @@ def standings(entries: Sequence[Entry], rule: Rule = Rule()) -> dict[int, Standi
         )
         ahead[entry.benefit_class] += 1
     return result
-
-
-def queue_numbers(entries: Sequence[Entry], rule: Rule = Rule()) -> dict[int, int]:
-    """R23: 1-based position of each active entry's key."""
-    return {entry.key: index for index, entry in enumerate(order(entries, rule), start=1)}

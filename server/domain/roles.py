@@ -3,16 +3,25 @@ and staff-scoped token acts for one department only."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from server.domain.states import Transition
 
-ROLES = ("operator", "verifier", "admin")
 
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "application.read": frozenset({"operator", "verifier", "admin"}),
-    "application.edit": frozenset({"operator", "admin"}),  # contacts, preferences, notifications
-    "application.transition": frozenset({"operator", "admin"}),
-    "benefit.decide": frozenset({"verifier", "admin"}),  # confirm or reject a document claim
-    "benefit.manage": frozenset({"verifier", "admin"}),  # add or withdraw a benefit (R15)
+class Role(StrEnum):
+    OPERATOR = "operator"  # finds and corrects applications
+    VERIFIER = "verifier"  # decides benefits
+    ADMIN = "admin"  # both
+
+
+ROLES = tuple(Role)
+
+PERMISSIONS: dict[str, frozenset[Role]] = {
+    "application.read": frozenset({Role.OPERATOR, Role.VERIFIER, Role.ADMIN}),
+    "application.edit": frozenset({Role.OPERATOR, Role.ADMIN}),  # contacts, preferences, notifications
+    "application.transition": frozenset({Role.OPERATOR, Role.ADMIN}),
+    "benefit.decide": frozenset({Role.VERIFIER, Role.ADMIN}),  # confirm or reject a document claim
+    "benefit.manage": frozenset({Role.VERIFIER, Role.ADMIN}),  # add or withdraw a benefit (R15)
 }
 
 # The transitions staff make by hand; offers and enrolment come with referrals.

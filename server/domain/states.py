@@ -50,6 +50,9 @@ TRANSITIONS: dict[Transition, tuple[frozenset[State], State]] = {
 # States in which an application holds the child's one place per department (R5).
 ACTIVE = frozenset({State.SUBMITTED, State.QUEUED, State.SUSPENDED, State.OFFERED})
 
+# States of an application never submitted: in no queue, and not the staff's to see.
+UNSUBMITTED = frozenset({State.DRAFT, State.ABANDONED})
+
 
 class IllegalTransition(Exception):
     def __init__(self, state: State, transition: Transition) -> None:

@@ -1,5 +1,21 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
 from tortoise import fields
 from tortoise.models import Model
+
+from server.domain.languages import Language
+from server.domain.messages import Channel
+from server.domain.ordering import BenefitClass
+from server.domain.states import State
+
+if TYPE_CHECKING:
+    from server.models.department import BenefitCategory, Department, Kindergarten
+    from server.models.notification import Notification
+    from server.models.queue import CohortChange, QueueChange, QueueEntry
+    from server.models.staff import AuditEntry
 
 
 class Application(Model):
@@ -7,8 +23,11 @@ class Application(Model):
 
     id = fields.IntField(primary_key=True)
     public_id = fields.UUIDField(unique=True)
-    department = fields.ForeignKeyField("kezek.Department", related_name="applications")
-    state = fields.CharField(max_length=16, default="draft", db_index=True)
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "kezek.Department", related_name="applications"
+    )
+    department_id: int
+    state = fields.CharField(max_length=16, default=State.DRAFT.value, db_index=True)
     step = fields.CharField(max_length=24, default="start")  # last completed journey step
     applicant_iin = fields.CharField(max_length=12, db_index=True)
     child_iin = fields.CharField(max_length=12, null=True, db_index=True)
@@ -17,9 +36,9 @@ class Application(Model):
     group_language = fields.CharField(max_length=8, null=True)  # kk | ru | other
     desired_start = fields.DateField(null=True)
     any_kindergarten = fields.BooleanField(default=False)
-    notify_channel = fields.CharField(max_length=8, default="sms")  # sms | email | both
-    notify_language = fields.CharField(max_length=2, default="kk")
-    benefit_class = fields.CharField(max_length=16, default="general")
+    notify_channel = fields.CharField(max_length=8, default=Channel.SMS.value)  # sms | email | both
+    notify_language = fields.CharField(max_length=2, default=Language.KK.value)
+    benefit_class = fields.CharField(max_length=16, default=BenefitClass.GENERAL.value)
     # "<department id>:<child IIN>" while the application is active, else NULL: the
     # unique constraint is what keeps one active application per child (R5).
     active_key = fields.CharField(max_length=32, null=True, unique=True)
@@ -35,6 +54,18 @@ class Application(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    events: fields.ReverseRelation[ApplicationEvent]
+    contacts: fields.ReverseRelation[Contact]
+    preferences: fields.ReverseRelation[Preference]
+    documents: fields.ReverseRelation[Document]
+    benefits: fields.ReverseRelation[BenefitClaim]
+    idempotency_keys: fields.ReverseRelation[IdempotencyKey]
+    notifications: fields.ReverseRelation[Notification]
+    queue_entry: fields.BackwardOneToOneRelation[QueueEntry]
+    cohort_changes: fields.ReverseRelation[CohortChange]
+    queue_changes: fields.ReverseRelation[QueueChange]
+    audit: fields.ReverseRelation[AuditEntry]
+
     class Meta:
         table = "application"
         indexes = (("department_id", "cohort", "state"),)
@@ -44,13 +75,16 @@ class ApplicationEvent(Model):
     """One transition of the state machine, or another recorded fact (R33)."""
 
     id = fields.IntField(primary_key=True)
-    application = fields.ForeignKeyField("kezek.Application", related_name="events")
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="events"
+    )
+    application_id: int
     kind = fields.CharField(max_length=32)
     from_state = fields.CharField(max_length=16, null=True)
     to_state = fields.CharField(max_length=16, null=True)
     actor = fields.CharField(max_length=100)
     reason = fields.TextField(default="")
-    data = fields.JSONField(default=dict)
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -60,7 +94,10 @@ class ApplicationEvent(Model):
 
 class Contact(Model):
     id = fields.IntField(primary_key=True)
-    application = fields.ForeignKeyField("kezek.Application", related_name="contacts")
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="contacts"
+    )
+    application_id: int
     kind = fields.CharField(max_length=8)  # phone | email
     value = fields.CharField(max_length=254)
     rank = fields.SmallIntField(default=1)
@@ -75,8 +112,14 @@ class Contact(Model):
 
 class Preference(Model):
     id = fields.IntField(primary_key=True)
-    application = fields.ForeignKeyField("kezek.Application", related_name="preferences")
-    kindergarten = fields.ForeignKeyField("kezek.Kindergarten", related_name="preferences")
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="preferences"
+    )
+    application_id: int
+    kindergarten: fields.ForeignKeyRelation[Kindergarten] = fields.ForeignKeyField(
+        "kezek.Kindergarten", related_name="preferences"
+    )
+    kindergarten_id: int
     rank = fields.SmallIntField()
 
     class Meta:
@@ -87,7 +130,10 @@ class Preference(Model):
 
 class Document(Model):
     id = fields.UUIDField(primary_key=True)
-    application = fields.ForeignKeyField("kezek.Application", related_name="documents")
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="documents"
+    )
+    application_id: int
     content_type = fields.CharField(max_length=64)
     size = fields.IntField()
     sha256 = fields.CharField(max_length=64)
@@ -95,17 +141,28 @@ class Document(Model):
     original_name = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    claims: fields.ReverseRelation[BenefitClaim]
+
     class Meta:
         table = "document"
 
 
 class BenefitClaim(Model):
     id = fields.IntField(primary_key=True)
-    application = fields.ForeignKeyField("kezek.Application", related_name="benefits")
-    category = fields.ForeignKeyField("kezek.BenefitCategory", related_name="claims")
-    source = fields.CharField(max_length=16)  # registry | document
-    status = fields.CharField(max_length=16)  # pending | confirmed | rejected | withdrawn
-    document = fields.ForeignKeyField("kezek.Document", related_name="claims", null=True)
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="benefits"
+    )
+    application_id: int
+    category: fields.ForeignKeyRelation[BenefitCategory] = fields.ForeignKeyField(
+        "kezek.BenefitCategory", related_name="claims"
+    )
+    category_id: int
+    source = fields.CharField(max_length=16)  # server.domain.benefits.Evidence
+    status = fields.CharField(max_length=16)  # server.domain.benefits.ClaimStatus
+    document: fields.ForeignKeyNullableRelation[Document] = fields.ForeignKeyField(
+        "kezek.Document", related_name="claims", null=True
+    )
+    document_id: UUID | None
     reason = fields.TextField(default="")
     decided_by = fields.CharField(max_length=100, default="")
     decided_at = fields.DatetimeField(null=True)
@@ -121,7 +178,10 @@ class IdempotencyKey(Model):
 
     id = fields.IntField(primary_key=True)
     key = fields.CharField(max_length=200, unique=True)  # "<principal>:<client key>"
-    application = fields.ForeignKeyField("kezek.Application", related_name="idempotency_keys")
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="idempotency_keys"
+    )
+    application_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -133,7 +193,10 @@ class RegistrationSequence(Model):
     lock in the registering transaction, so numbers are unique and gap-free."""
 
     id = fields.IntField(primary_key=True)
-    department = fields.ForeignKeyField("kezek.Department", related_name="sequences")
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "kezek.Department", related_name="sequences"
+    )
+    department_id: int
     year = fields.SmallIntField()
     last_value = fields.IntField(default=0)
 

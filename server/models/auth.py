@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.department import Department
 
 
 class OtpChallenge(Model):
@@ -26,7 +33,10 @@ class IntegratorToken(Model):
     name = fields.CharField(max_length=100)
     token_hash = fields.CharField(max_length=64, unique=True)
     scopes = fields.CharField(max_length=300)  # space-separated
-    department = fields.ForeignKeyField("kezek.Department", related_name="tokens", null=True)
+    department: fields.ForeignKeyNullableRelation[Department] = fields.ForeignKeyField(
+        "kezek.Department", related_name="tokens", null=True
+    )
+    department_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
     revoked_at = fields.DatetimeField(null=True)
 

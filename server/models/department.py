@@ -1,10 +1,20 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.application import Application, BenefitClaim, Preference, RegistrationSequence
+    from server.models.auth import IntegratorToken
+    from server.models.queue import QueueCohort
+    from server.models.staff import StaffAccount
 
 
 class Department(Model):
     """A city or district education department, which owns a queue. The bracketed defaults of
-    PRODUCT.md are its settings."""
+    the product rules (R6–R34) are its settings."""
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=8, unique=True)
@@ -25,6 +35,13 @@ class Department(Model):
     stoplist_days = fields.SmallIntField(default=10)  # R30
     notify_queue_change_over = fields.SmallIntField(default=10)  # R34
 
+    applications: fields.ReverseRelation[Application]
+    kindergartens: fields.ReverseRelation[Kindergarten]
+    sequences: fields.ReverseRelation[RegistrationSequence]
+    tokens: fields.ReverseRelation[IntegratorToken]
+    cohorts: fields.ReverseRelation[QueueCohort]
+    staff: fields.ReverseRelation[StaffAccount]
+
     class Meta:
         table = "department"
 
@@ -34,13 +51,18 @@ class Department(Model):
 
 class Kindergarten(Model):
     id = fields.IntField(primary_key=True)
-    department = fields.ForeignKeyField("kezek.Department", related_name="kindergartens")
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "kezek.Department", related_name="kindergartens"
+    )
+    department_id: int
     code = fields.CharField(max_length=32, unique=True)
     name_kk = fields.CharField(max_length=200)
     name_ru = fields.CharField(max_length=200)
     name_en = fields.CharField(max_length=200)
     address = fields.CharField(max_length=300, default="")
     languages = fields.CharField(max_length=32, default="kk,ru")  # comma-separated
+
+    preferences: fields.ReverseRelation[Preference]
 
     class Meta:
         table = "kindergarten"
@@ -55,13 +77,15 @@ class BenefitCategory(Model):
 
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=32, unique=True)
-    benefit_class = fields.CharField(max_length=16)  # extraordinary | priority
-    evidence = fields.CharField(max_length=16)  # registry | document
+    benefit_class = fields.CharField(max_length=16)  # server.domain.ordering.BenefitClass
+    evidence = fields.CharField(max_length=16)  # server.domain.benefits.Evidence
     document_max_age_days = fields.SmallIntField(null=True)
     sort_order = fields.SmallIntField(default=0)
     name_kk = fields.TextField()
     name_ru = fields.TextField()
     name_en = fields.TextField()
+
+    claims: fields.ReverseRelation[BenefitClaim]
 
     class Meta:
         table = "benefit_category"

@@ -1,5 +1,13 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.application import Application
+    from server.models.department import Department
 
 
 class QueueEntry(Model):
@@ -8,7 +16,10 @@ class QueueEntry(Model):
     that are suspended or no longer in the queue have no entry."""
 
     id = fields.IntField(primary_key=True)
-    application = fields.OneToOneField("kezek.Application", related_name="queue_entry")
+    application: fields.OneToOneRelation[Application] = fields.OneToOneField(
+        "kezek.Application", related_name="queue_entry"
+    )
+    application_id: int
     department_id = fields.IntField()
     cohort = fields.SmallIntField()
     number = fields.IntField()
@@ -26,7 +37,10 @@ class QueueCohort(Model):
     """One department's cohort (R19): the row a refresh locks, and what it counted."""
 
     id = fields.IntField(primary_key=True)
-    department = fields.ForeignKeyField("kezek.Department", related_name="cohorts")
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField(
+        "kezek.Department", related_name="cohorts"
+    )
+    department_id: int
     cohort = fields.SmallIntField()
     extraordinary = fields.IntField(default=0)
     priority = fields.IntField(default=0)
@@ -48,7 +62,10 @@ class CohortChange(Model):
     id = fields.IntField(primary_key=True)
     department_id = fields.IntField()
     cohort = fields.SmallIntField()
-    application = fields.ForeignKeyField("kezek.Application", related_name="cohort_changes", null=True)
+    application: fields.ForeignKeyNullableRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="cohort_changes", null=True
+    )
+    application_id: int | None
     kind = fields.CharField(max_length=24)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -62,10 +79,13 @@ class QueueChange(Model):
     kind ({"registered_priority": 2, "offered": 5})."""
 
     id = fields.IntField(primary_key=True)
-    application = fields.ForeignKeyField("kezek.Application", related_name="queue_changes")
+    application: fields.ForeignKeyRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="queue_changes"
+    )
+    application_id: int
     old_number = fields.IntField()
     new_number = fields.IntField()
-    reasons = fields.JSONField(default=dict)
+    reasons: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField()
 
     class Meta:

@@ -1,3 +1,7 @@
+from __future__ import annotations
+
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
@@ -7,7 +11,7 @@ class RegistryRecord(Model):
 
     id = fields.IntField(primary_key=True)
     iin = fields.CharField(max_length=12, unique=True)
-    data = fields.JSONField()
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField()
     fetched_at = fields.DatetimeField()
 
     class Meta:

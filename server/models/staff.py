@@ -1,6 +1,14 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 from tortoise.exceptions import OperationalError
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from server.models.application import Application
+    from server.models.department import Department
 
 
 class StaffAccount(Model):
@@ -10,8 +18,9 @@ class StaffAccount(Model):
     id = fields.IntField(primary_key=True)
     username = fields.CharField(max_length=64, unique=True)
     full_name = fields.CharField(max_length=200)
-    role = fields.CharField(max_length=16)  # operator | verifier | admin
-    department = fields.ForeignKeyField("kezek.Department", related_name="staff")
+    role = fields.CharField(max_length=16)  # server.domain.roles.Role
+    department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField("kezek.Department", related_name="staff")
+    department_id: int
     password_hash = fields.CharField(max_length=200)
     active = fields.BooleanField(default=True)
     failed_logins = fields.SmallIntField(default=0)
@@ -33,7 +42,10 @@ class AuditEntry(Model):
     actor = fields.CharField(max_length=100)
     ip = fields.CharField(max_length=64, default="")
     department_id = fields.IntField()
-    application = fields.ForeignKeyField("kezek.Application", related_name="audit", null=True)
+    application: fields.ForeignKeyNullableRelation[Application] = fields.ForeignKeyField(
+        "kezek.Application", related_name="audit", null=True
+    )
+    application_id: int | None
     entity = fields.CharField(max_length=32)  # application | contact | benefit_claim | preference
     entity_id = fields.CharField(max_length=64, default="")
     field = fields.CharField(max_length=64)
@@ -45,10 +57,10 @@ class AuditEntry(Model):
         table = "audit_log"
         indexes = (("application_id", "id"),)
 
-    async def save(self, *args, **kwargs) -> None:  # type: ignore[override]
+    async def save(self, *args: Any, **kwargs: Any) -> None:
         if self._saved_in_db:
             raise OperationalError("audit_log is append-only")
         await super().save(*args, **kwargs)
 
-    async def delete(self, *args, **kwargs) -> None:  # type: ignore[override]
+    async def delete(self, *args: Any, **kwargs: Any) -> None:
         raise OperationalError("audit_log is append-only")

@@ -22,15 +22,20 @@ from tortoise.transactions import in_transaction
 from server.auth.principal import Principal
 from server.domain import phones as phone_rules
 from server.domain import roles, states
+from server.domain.benefits import STANDING, ClaimStatus, Evidence
 from server.domain.iin import normalize as normalize_iin
-from server.domain.states import State, Transition
+from server.domain.messages import needs_email
+from server.domain.states import UNSUBMITTED, State, Transition
 from server.errors import DomainError, ValidationErrors
 from server.models import Application, AuditEntry, BenefitClaim, Contact, Preference
-from server.services import applications, notifications, queue
+from server.services import benefits, events, notifications, queue
+from server.services.journey import write_preferences
+from server.services.validation import check_notifications, check_preferences, clean_email, clean_phone
 
 MAX_PAGE = 100
 REGISTRATION_NUMBER = re.compile(r"^[A-Z]{2,8}-\d{4}-\d+$")  # AST-2026-004215 (a phone may have dashes too)
-STATUSES = ("submitted", "queued", "suspended", "offered", "enrolled", "withdrawn", "closed")
+# The states staff filter by: every state but those of an application never submitted.
+STATUSES = tuple(s.value for s in State if s not in UNSUBMITTED)
 
 
 # --- who may -----------------------------------------------------------------------
@@ -43,7 +48,7 @@ def staff_role(principal: Principal) -> tuple[str, int] | None:
     if principal.kind == "integrator" and principal.department_id:
         for role in roles.ROLES:
             if principal.has_scope(f"staff:{role}"):
-                return role, principal.department_id
+                return role.value, principal.department_id
     return None
 
 
@@ -84,7 +89,7 @@ async def find(principal: Principal, filters: Filters, first: int = 25, after: i
         raise DomainError("auth.required")
     if not 1 <= first <= MAX_PAGE:
         raise DomainError("page.size", "first", max=MAX_PAGE)
-    query = Application.filter(department_id=scope[1]).exclude(state__in=("draft", "abandoned"))
+    query = Application.filter(department_id=scope[1]).exclude(state__in=[s.value for s in UNSUBMITTED])
     text = filters.query.strip()
     if text:
         query = query.filter(_matching(text))
@@ -97,7 +102,9 @@ async def find(principal: Principal, filters: Filters, first: int = 25, after: i
     if filters.benefit_class:
         query = query.filter(benefit_class=filters.benefit_class)
     if filters.pending_verification:
-        pending = BenefitClaim.filter(status="pending", source="document").values_list("application_id", flat=True)
+        pending = BenefitClaim.filter(status=ClaimStatus.PENDING.value, source=Evidence.DOCUMENT.value).values_list(
+            "application_id", flat=True
+        )
         query = query.filter(id__in=await pending)
     if after is not None:
         query = query.filter(id__lt=after)
@@ -132,8 +139,10 @@ async def verification_queue(principal: Principal, first: int = 50) -> list[Bene
     if scope is None or not roles.allowed(scope[0], "benefit.decide"):
         raise DomainError("auth.required")
     return await (
-        BenefitClaim.filter(status="pending", source="document", application__department_id=scope[1])
-        .exclude(application__state__in=("draft", "abandoned"))
+        BenefitClaim.filter(
+            status=ClaimStatus.PENDING.value, source=Evidence.DOCUMENT.value, application__department_id=scope[1]
+        )
+        .exclude(application__state__in=[s.value for s in UNSUBMITTED])
         .order_by("created_at", "id")
         .limit(min(max(first, 1), MAX_PAGE))
         .prefetch_related("application", "category", "document")
@@ -220,7 +229,7 @@ async def _change(
         if audit.changed:
             application.version += 1
             await application.save()
-            await applications.record_event(
+            await events.record_event(
                 application,
                 "staff_edit",
                 edit.principal.actor,
@@ -228,14 +237,14 @@ async def _change(
                 data={"fields": audit.changed},
             )
     if moved:
-        await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+        await queue.request_refresh_for(application)
     await notifications.deliver_soon(application.id)
     return application
 
 
 async def set_phone(edit: Edit, rank: int, value: str) -> Application:
     """Corrects one of the confirmed phones (staff confirm it by their own means)."""
-    number = applications.clean_phone(value, f"phone{rank}")
+    number = clean_phone(value, f"phone{rank}")
 
     async def body(application: Application, audit: _Audit) -> None:
         contact = await Contact.get_or_none(application=application, kind="phone", rank=rank)
@@ -254,25 +263,25 @@ async def set_phone(edit: Edit, rank: int, value: str) -> Application:
 
 
 async def set_email(edit: Edit, value: str) -> Application:
-    address = applications.clean_email(value)
+    address = clean_email(value)
 
     async def body(application: Application, audit: _Audit) -> None:
         contact = await Contact.get_or_none(application=application, kind="email")
         before = contact.value if contact else None
-        if address is None and application.notify_channel in ("email", "both"):
+        if address is None and needs_email(application.notify_channel):
             raise DomainError("email.required_for_channel", "email")
         await audit.field("contact", contact.id if contact else "", "email", before, address)
         if before == address:
             return
-        if contact is not None and address is None:
-            await contact.delete()
-        elif contact is not None:
-            contact.value = address  # type: ignore[assignment]
-            await contact.save()
-        else:
+        if contact is None:
             await Contact.create(
                 application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(UTC)
             )
+        elif address is None:
+            await contact.delete()
+        else:
+            contact.value = address
+            await contact.save()
 
     return await _change(edit, "application.edit", body)
 
@@ -280,7 +289,7 @@ async def set_email(edit: Edit, value: str) -> Application:
 async def set_notifications(edit: Edit, channel: str, language: str) -> Application:
     async def body(application: Application, audit: _Audit) -> None:
         has_email = await Contact.filter(application=application, kind="email").exists()
-        applications.check_notifications(channel, language, has_email)
+        check_notifications(channel, language, has_email)
         await audit.field("application", application.id, "notify_channel", application.notify_channel, channel)
         await audit.field("application", application.id, "notify_language", application.notify_language, language)
         application.notify_channel, application.notify_language = channel, language
@@ -293,7 +302,7 @@ async def set_preferences(
 ) -> Application:
     async def body(application: Application, audit: _Audit) -> None:
         department = await application.department
-        choice = await applications.check_preferences(
+        choice = await check_preferences(
             department, kindergarten_codes, any_kindergarten, group_language, desired_start
         )
         before = [
@@ -316,7 +325,7 @@ async def set_preferences(
             "application", application.id, "desired_start", application.desired_start, choice.desired_start
         )
         if audit.changed:
-            await applications.write_preferences(application, choice)
+            await write_preferences(application, choice)
 
     return await _change(edit, "application.edit", body)
 
@@ -332,7 +341,7 @@ async def transition(edit: Edit, move: str) -> Application:
     async def body(application: Application, audit: _Audit) -> bool:
         before = application.state
         try:
-            moved = await applications.transition(application, step, edit.principal.actor, edit.reason.strip())
+            moved = await events.transition(application, step, edit.principal.actor, edit.reason.strip())
         except states.IllegalTransition:
             raise DomainError("application.transition", "transition") from None
         await audit.field("application", application.id, "state", before, application.state)
@@ -347,14 +356,14 @@ async def decide_claim(edit: Edit, claim_id: int, confirm: bool) -> Application:
 
     async def body(application: Application, audit: _Audit) -> bool:
         claim = await BenefitClaim.get_or_none(id=claim_id, application=application).prefetch_related("category")
-        if claim is None or claim.status != "pending":
+        if claim is None or claim.status != ClaimStatus.PENDING:
             raise DomainError("claim.unknown", "claim")
-        status = "confirmed" if confirm else "rejected"
+        status = (ClaimStatus.CONFIRMED if confirm else ClaimStatus.REJECTED).value
         await audit.field("benefit_claim", claim.id, f"benefit:{claim.category.code}", claim.status, status)
         claim.status, claim.reason = status, edit.reason.strip()
         claim.decided_by, claim.decided_at = edit.principal.actor, datetime.now(UTC)
         await claim.save()
-        await applications.record_event(
+        await events.record_event(
             application,
             f"benefit_{status}",
             edit.principal.actor,
@@ -362,7 +371,7 @@ async def decide_claim(edit: Edit, claim_id: int, confirm: bool) -> Application:
             data={"category": claim.category.code},
         )
         before = application.benefit_class
-        moved = await applications.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
+        moved = await benefits.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
         await audit.field("application", application.id, "benefit_class", before, application.benefit_class)
         await notifications.queue_for_application(
             application,
@@ -381,15 +390,17 @@ async def withdraw_benefit(edit: Edit, claim_id: int) -> Application:
 
     async def body(application: Application, audit: _Audit) -> bool:
         claim = await BenefitClaim.get_or_none(
-            id=claim_id, application=application, status__in=("pending", "confirmed")
+            id=claim_id, application=application, status__in=[s.value for s in STANDING]
         ).prefetch_related("category")
         if claim is None:
             raise DomainError("claim.unknown", "claim")
-        await audit.field("benefit_claim", claim.id, f"benefit:{claim.category.code}", claim.status, "withdrawn")
-        claim.status, claim.reason = "withdrawn", edit.reason.strip()
+        await audit.field(
+            "benefit_claim", claim.id, f"benefit:{claim.category.code}", claim.status, ClaimStatus.WITHDRAWN.value
+        )
+        claim.status, claim.reason = ClaimStatus.WITHDRAWN.value, edit.reason.strip()
         claim.decided_by, claim.decided_at = edit.principal.actor, datetime.now(UTC)
         await claim.save()
-        await applications.record_event(
+        await events.record_event(
             application,
             "benefit_withdrawn",
             edit.principal.actor,
@@ -397,7 +408,7 @@ async def withdraw_benefit(edit: Edit, claim_id: int) -> Application:
             data={"category": claim.category.code},
         )
         before = application.benefit_class
-        moved = await applications.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
+        moved = await benefits.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
         await audit.field("application", application.id, "benefit_class", before, application.benefit_class)
         return bool(moved)
 
@@ -409,18 +420,18 @@ async def add_benefit(edit: Edit, category_code: str, filename: str, data: bytes
     (they hold the original)."""
 
     async def body(application: Application, audit: _Audit) -> bool:
-        claim = await applications.store_claim(
+        claim = await benefits.store_claim(
             application,
             category_code,
             filename,
             data,
             edit.principal.actor,
-            status="confirmed",
+            status=ClaimStatus.CONFIRMED,
             reason=edit.reason.strip(),
         )
-        await audit.field("benefit_claim", claim.id, f"benefit:{category_code}", None, "confirmed")
+        await audit.field("benefit_claim", claim.id, f"benefit:{category_code}", None, ClaimStatus.CONFIRMED.value)
         before = application.benefit_class
-        moved = await applications.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
+        moved = await benefits.apply_benefit_class(application, edit.principal.actor, edit.reason.strip())
         await audit.field("application", application.id, "benefit_class", before, application.benefit_class)
         return bool(moved)
 

@@ -14,12 +14,16 @@ from tortoise.transactions import in_transaction
 from server.auth import otp
 from server.auth.keyed import keyed
 from server.auth.principal import Principal
+from server.db import flat_ints
 from server.domain import phones as phone_rules
+from server.domain.benefits import STANDING, ClaimStatus
+from server.domain.messages import needs_email
 from server.domain.states import ACTIVE, State, Transition
 from server.errors import DomainError, collect
 from server.i18n import get_language
 from server.models import Application, BenefitClaim, Contact
-from server.services import applications, jobs, notifications, queue
+from server.services import benefits, events, jobs, notifications, queue
+from server.services.validation import check_notifications, clean_email, clean_iin, clean_phone
 
 LOGIN = "cabinet"
 NEW_PHONE = "cabinet-phone"
@@ -42,11 +46,11 @@ async def start_login(applicant_iin: str, phone: str, ip: str) -> str:
     errors: list[DomainError] = []
     iin = number = ""
     try:
-        iin = applications.clean_iin(applicant_iin, "applicant_iin")
+        iin = clean_iin(applicant_iin, "applicant_iin")
     except DomainError as exc:
         errors.append(exc)
     try:
-        number = applications.clean_phone(phone, "phone")
+        number = clean_phone(phone, "phone")
     except DomainError as exc:
         errors.append(exc)
     collect(errors)  # both fields' mistakes at once
@@ -86,8 +90,8 @@ async def confirm_login(challenge_id: str, code: str) -> list[int]:
     if not mine:
         raise DomainError("otp.invalid", "code")
     iins = {iin for _, iin in mine}
-    return list(
-        await Application.filter(applicant_iin__in=iins, registration_number__not_isnull=True)
+    return await flat_ints(
+        Application.filter(applicant_iin__in=iins, registration_number__not_isnull=True)
         .order_by("id")
         .values_list("id", flat=True)
     )
@@ -116,7 +120,7 @@ async def _bump(application: Application) -> None:
 async def add_phone(principal: Principal, registration_number: str, phone: str, ip: str) -> str:
     """A new phone, confirmed by its own one-time password (R2); returns the challenge."""
     application = await _mine(principal, registration_number)
-    number = applications.clean_phone(phone, "phone")
+    number = clean_phone(phone, "phone")
     if await Contact.filter(
         application=application, kind="phone", value=number, confirmed_at__not_isnull=True
     ).exists():
@@ -137,7 +141,9 @@ async def confirm_phone(principal: Principal, registration_number: str, challeng
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
         if not await Contact.filter(application=application, kind="phone", value=challenge.phone).exists():
-            ranks = await Contact.filter(application=application, kind="phone").values_list("rank", flat=True)
+            ranks = await flat_ints(
+                Contact.filter(application=application, kind="phone").values_list("rank", flat=True)
+            )
             await Contact.create(
                 application=application,
                 kind="phone",
@@ -145,7 +151,7 @@ async def confirm_phone(principal: Principal, registration_number: str, challeng
                 rank=max(ranks, default=0) + 1,
                 confirmed_at=datetime.now(UTC),
             )
-        await applications.record_event(
+        await events.record_event(
             application, "phone_added", principal.actor, data={"phone": phone_rules.mask(challenge.phone)}
         )
         await _bump(application)
@@ -155,7 +161,7 @@ async def confirm_phone(principal: Principal, registration_number: str, challeng
 async def remove_phone(principal: Principal, registration_number: str, phone: str) -> Application:
     """At least two confirmed phones always remain (R2)."""
     application = await _mine(principal, registration_number)
-    number = applications.clean_phone(phone, "phone")
+    number = clean_phone(phone, "phone")
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
         confirmed = await Contact.filter(application=application, kind="phone", confirmed_at__not_isnull=True).order_by(
@@ -171,7 +177,7 @@ async def remove_phone(principal: Principal, registration_number: str, phone: st
             if contact.rank != rank:
                 contact.rank = rank
                 await contact.save()
-        await applications.record_event(
+        await events.record_event(
             application, "phone_removed", principal.actor, data={"phone": phone_rules.mask(number)}
         )
         await _bump(application)
@@ -180,10 +186,10 @@ async def remove_phone(principal: Principal, registration_number: str, phone: st
 
 async def set_email(principal: Principal, registration_number: str, email: str) -> Application:
     application = await _mine(principal, registration_number)
-    address = applications.clean_email(email)
+    address = clean_email(email)
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
-        if address is None and application.notify_channel in ("email", "both"):
+        if address is None and needs_email(application.notify_channel):
             raise DomainError("email.required_for_channel", "email")
         await Contact.filter(application=application, kind="email").delete()
         if address:
@@ -192,7 +198,7 @@ async def set_email(principal: Principal, registration_number: str, email: str) 
             await Contact.create(
                 application=application, kind="email", value=address, rank=1, confirmed_at=datetime.now(UTC)
             )
-        await applications.record_event(application, "email_changed", principal.actor)
+        await events.record_event(application, "email_changed", principal.actor)
         await _bump(application)
     return application
 
@@ -200,11 +206,11 @@ async def set_email(principal: Principal, registration_number: str, email: str) 
 async def set_notifications(principal: Principal, registration_number: str, channel: str, language: str) -> Application:
     application = await _mine(principal, registration_number)
     has_email = await Contact.filter(application=application, kind="email").exists()
-    applications.check_notifications(channel, language, has_email)
+    check_notifications(channel, language, has_email)
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
         application.notify_channel, application.notify_language = channel, language
-        await applications.record_event(
+        await events.record_event(
             application, "notifications_changed", principal.actor, data={"channel": channel, "language": language}
         )
         await _bump(application)
@@ -218,7 +224,7 @@ async def claim_benefit(
     application = await _mine(principal, registration_number)
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
-        await applications.store_claim(application, category_code, filename, data, principal.actor)
+        await benefits.store_claim(application, category_code, filename, data, principal.actor)
         await _bump(application)
     return application
 
@@ -229,23 +235,24 @@ async def withdraw_benefit(principal: Principal, registration_number: str, claim
     async with in_transaction():
         application = await Application.select_for_update().get(id=application.id)
         claim = await BenefitClaim.get_or_none(
-            id=claim_id, application=application, status__in=("pending", "confirmed")
+            id=claim_id, application=application, status__in=[s.value for s in STANDING]
         ).prefetch_related("category")
         if claim is None:
             raise DomainError("claim.unknown", "claim")
-        claim.status, claim.decided_by, claim.decided_at = "withdrawn", principal.actor, datetime.now(UTC)
+        claim.status = ClaimStatus.WITHDRAWN.value
+        claim.decided_by, claim.decided_at = principal.actor, datetime.now(UTC)
         await claim.save()
-        await applications.record_event(
+        await events.record_event(
             application, "benefit_withdrawn", principal.actor, data={"category": claim.category.code}
         )
-        moved = await applications.apply_benefit_class(application, principal.actor, "withdrawn by the parent")
+        moved = await benefits.apply_benefit_class(application, principal.actor, "withdrawn by the parent")
         await _bump(application)
     if moved:
-        await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+        await queue.request_refresh_for(application)
     return application
 
 
 async def withdraw_application(principal: Principal, registration_number: str, reason: str) -> Application:
     """R31: the parent ends the application; it leaves the queue and the child may apply again."""
     application = await _mine(principal, registration_number)
-    return await applications.move(application.id, Transition.WITHDRAW, principal.actor, (reason or "").strip()[:500])
+    return await events.move(application.id, Transition.WITHDRAW, principal.actor, (reason or "").strip()[:500])

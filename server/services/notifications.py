@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
 from server import runtime
+from server.db import flat_ints
+from server.domain.messages import Channel, DeliveryState, sent_by
 from server.gateways import GatewayError
 from server.i18n import N_, gettext
 from server.models import Application, Contact, Notification
@@ -53,7 +56,7 @@ def render(kind: str, language: str, **params: object) -> tuple[str, str]:
     return gettext(subject, language, **params), gettext(body, language, **params)
 
 
-async def _create(event_key: str, **fields: object) -> Notification | None:
+async def _create(event_key: str, **fields: Any) -> Notification | None:
     """Creates the outbox row unless this event already has one."""
     existing = await Notification.get_or_none(event_key=event_key)
     if existing is not None:
@@ -72,7 +75,7 @@ async def queue_otp(
         f"otp:{challenge_id}",
         application=application,
         kind="otp",
-        channel="sms",
+        channel=Channel.SMS.value,
         recipient=phone,
         language=language,
         subject=subject,
@@ -90,17 +93,16 @@ async def queue_for_application(
     phones = [c.value for c in contacts if c.kind == "phone"]
     emails = [c.value for c in contacts if c.kind == "email"]
     created = []
-    channels = {"sms": ["sms"], "email": ["email"], "both": ["sms", "email"]}[application.notify_channel]
-    for channel in channels:
-        recipient = (phones[:1] if channel == "sms" else emails[:1]) or [None]
-        if recipient[0] is None:
+    for channel in sent_by(application.notify_channel):
+        recipients = phones if channel == Channel.SMS else emails
+        if not recipients:
             continue
         row = await _create(
-            f"{kind}:{event_id}:{channel}",
+            f"{kind}:{event_id}:{channel.value}",
             application=application,
             kind=kind,
-            channel=channel,
-            recipient=recipient[0],
+            channel=channel.value,
+            recipient=recipients[0],
             language=language,
             subject=subject,
             body=body,
@@ -115,7 +117,11 @@ async def deliver_soon(application_id: int) -> None:
     sweeper would find them too, only later)."""
     from server.services import jobs
 
-    pending = await Notification.filter(application_id=application_id, state="pending").values_list("id", flat=True)
+    pending = await flat_ints(
+        Notification.filter(application_id=application_id, state=DeliveryState.PENDING.value).values_list(
+            "id", flat=True
+        )
+    )
     for notification_id in pending:
         await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
 
@@ -131,11 +137,11 @@ async def deliver(notification_id: int) -> str:
     crash between sending and recording is dropped by the provider, not sent twice.
     """
     row = await Notification.get_or_none(id=notification_id)
-    if row is None or row.state == "sent":
-        return "sent" if row else "missing"
+    if row is None or row.state == DeliveryState.SENT:
+        return DeliveryState.SENT.value if row else "missing"
     gateways = runtime.get().gateways
     try:
-        if row.channel == "sms":
+        if row.channel == Channel.SMS:
             provider_id = await gateways.sms.send(row.recipient, row.body, idempotency_key=row.event_key)
         else:
             provider_id = await gateways.email.send(row.recipient, row.subject, row.body, idempotency_key=row.event_key)
@@ -144,15 +150,15 @@ async def deliver(notification_id: int) -> str:
         raise DeliveryDeferred(str(exc)) from exc
     except Exception as exc:
         await Notification.filter(id=row.id).update(
-            attempts=row.attempts + 1, state="failed", last_error=f"{type(exc).__name__}: {exc}"[:500]
+            attempts=row.attempts + 1, state=DeliveryState.FAILED.value, last_error=f"{type(exc).__name__}: {exc}"[:500]
         )
         log.error("notification %s failed for good: %s", row.id, type(exc).__name__)
-        return "failed"
-    await Notification.filter(id=row.id, state="pending").update(
-        state="sent",
+        return DeliveryState.FAILED.value
+    await Notification.filter(id=row.id, state=DeliveryState.PENDING.value).update(
+        state=DeliveryState.SENT.value,
         attempts=row.attempts + 1,
         provider_id=provider_id[:100],
         sent_at=datetime.now(UTC),
         last_error="",
     )
-    return "sent"
+    return DeliveryState.SENT.value

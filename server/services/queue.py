@@ -62,6 +62,13 @@ async def request_refresh(department_id: int, cohort: int) -> None:
     await jobs.enqueue("refresh_queue", department_id, cohort, job_id=jobs.queue_job_id(department_id, cohort))
 
 
+async def request_refresh_for(application: Application) -> None:
+    """After commit: the refresh of the application's cohort (it has none before the
+    child is known)."""
+    if application.cohort is not None:
+        await request_refresh(application.department_id, application.cohort)
+
+
 async def due_cohorts(older_than: datetime | None = None) -> list[tuple[int, int]]:
     """Cohorts with changes not yet reflected (for the sweeper)."""
     query = CohortChange.all()

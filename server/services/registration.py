@@ -14,12 +14,12 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from server.auth.principal import SYSTEM
-from server.domain.explain import are_twins
+from server.domain.age import are_twins
 from server.domain.registration import registration_number
 from server.domain.states import ACTIVE, State, Transition
 from server.models import Application, Department, RegistrationSequence
 from server.services import queue
-from server.services.applications import transition
+from server.services.events import transition
 
 log = logging.getLogger("kezek.registration")
 
@@ -48,14 +48,15 @@ async def register(application_id: int) -> Application | None:
         await application.save()
         await _join_twins(application)
     log.info("registered application %s as %s", application.id, application.registration_number)
-    await queue.request_refresh(application.department_id, application.cohort)  # type: ignore[arg-type]
+    await queue.request_refresh_for(application)
     return application
 
 
 async def _join_twins(application: Application) -> None:
     """R21: an applicant's children of one cohort born within a month of each other
     stand together: every member carries the lowest application id of the batch."""
-    if application.child_birth_date is None:
+    born = application.child_birth_date
+    if born is None:
         return
     siblings = (
         await Application.filter(
@@ -68,7 +69,7 @@ async def _join_twins(application: Application) -> None:
         .exclude(id=application.id)
         .exclude(child_iin=application.child_iin)
     )
-    twins = [s for s in siblings if are_twins(s.child_birth_date, application.child_birth_date)]  # type: ignore[arg-type]
+    twins = [s for s in siblings if s.child_birth_date is not None and are_twins(s.child_birth_date, born)]
     if not twins:
         return
     batch = min([application.id, *(t.batch_id or t.id for t in twins)])

@@ -1,5 +1,5 @@
-"""Demo data, seeded once (idempotent): departments, kindergartens, the benefit
-categories (R18) and a few applications already in the queue."""
+"""Seeding, idempotent: the benefit categories every installation needs (R18), and the
+demo's departments, kindergartens and a few applications already in the queue."""
 
 from __future__ import annotations
 
@@ -8,15 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 from server import demo_data
 from server.auth.principal import Principal
+from server.domain.languages import GroupLanguage, Language
+from server.domain.messages import Channel
 from server.models import Application, BenefitCategory, Department, Kindergarten
-from server.services import applications, queue, registration
+from server.services import queue, registration, submission
 
 log = logging.getLogger("kezek.seed")
 SEEDER = Principal(kind="system", name="seed", scopes=frozenset({"applications:submit"}))
 
 
 async def seed_reference_data() -> None:
-    """Departments, kindergartens and benefit categories: needed by every installation."""
+    """The benefit categories (R18), needed by every installation. Departments and their
+    kindergartens are each installation's own; the demo's come with `seed_demo`."""
     for sort_order, (code, klass, evidence, max_age, kk, ru, en) in enumerate(demo_data.BENEFIT_CATEGORIES):
         await BenefitCategory.update_or_create(
             code=code,
@@ -48,7 +51,7 @@ async def seed_demo() -> int:
     start = (datetime.now(UTC).date() + timedelta(days=60)).isoformat()
     for n, (department_code, parent_key, child_key) in enumerate(demo_data.QUEUED):
         parent, child = demo_data.BY_KEY[parent_key], demo_data.BY_KEY[child_key]
-        data = applications.SubmitInput(
+        data = submission.SubmitInput(
             department_code=department_code,
             applicant_iin=parent.iin,
             child_iin=child.iin,
@@ -56,16 +59,17 @@ async def seed_demo() -> int:
             email=None,
             kindergarten_codes=[f"{department_code}-KG{1 + n % 12:02d}"],
             any_kindergarten=False,
-            group_language="kk" if n % 2 else "ru",
+            group_language=(GroupLanguage.KK if n % 2 else GroupLanguage.RU).value,
             desired_start=start,
-            notify_channel="sms",
-            notify_language="kk" if n % 2 else "ru",
+            notify_channel=Channel.SMS.value,
+            notify_language=(Language.KK if n % 2 else Language.RU).value,
         )
-        application = await applications.submit(SEEDER, data, f"demo-{n}")
+        application = await submission.submit(SEEDER, data, f"demo-{n}")
         await registration.register(application.id)
         # Numbered now, one registration at a time as the worker would, so later
         # priority registrations leave explained changes (R24) for the lookup to show.
-        await queue.refresh_until_settled(application.department_id, application.cohort)  # type: ignore[arg-type]
+        assert application.cohort is not None  # a submitted application's child is known
+        await queue.refresh_until_settled(application.department_id, application.cohort)
         count += 1
     log.info("seeded %s demo applications", count)
     return count

@@ -7,11 +7,17 @@ from datetime import date, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.explain import ChangeKind, Moved, are_twins, explain
-from server.domain.ordering import BenefitClass, Entry, Rule, queue_numbers
+from server.domain.age import are_twins
+from server.domain.explain import ChangeKind, Moved, explain
+from server.domain.ordering import BenefitClass, Entry, Rule, standings
 
 T0 = datetime(2026, 1, 5, 9, 0, 0)
 G, P, E = BenefitClass.GENERAL, BenefitClass.PRIORITY, BenefitClass.EXTRAORDINARY
+
+
+def queue_numbers(entries: list[Entry], rule: Rule | None = None) -> dict[int, int]:
+    """Each active entry's queue number (the standings' numbers)."""
+    return {key: standing.number for key, standing in standings(entries, rule or Rule()).items()}
 
 
 def test_arrivals_ahead_are_counted_by_class():

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.domain.ordering import BenefitClass, Entry, Rule, order, queue_numbers, standings
+from server.domain.ordering import BenefitClass, Entry, Rule, order, standings
 
 E, P, G = BenefitClass.EXTRAORDINARY, BenefitClass.PRIORITY, BenefitClass.GENERAL
 T0 = datetime(2026, 1, 5, 9, 0, 0)
@@ -113,7 +113,7 @@ def test_ties_in_registration_time_are_broken_by_key():
 
 def test_queue_numbers_are_one_based_positions_of_active_entries():
     entries, names = cohort(*G5, *P3, "E1", suspended=("G3",))
-    numbers = {names[k]: n for k, n in queue_numbers(entries).items()}
+    numbers = {names[k]: s.number for k, s in standings(entries).items()}
     assert numbers == {"E1": 1, "P1": 2, "G1": 3, "G2": 4, "G4": 5, "P2": 6, "G5": 7, "P3": 8}
 
 
@@ -217,7 +217,7 @@ def test_order_is_a_permutation_of_the_active_entries_keeping_each_stream_in_tim
     if not any(e.batch is not None for e in active):
         n_extra = sum(e.benefit_class == E for e in active)
         assert all(e.benefit_class == E for e in got[:n_extra])
-    numbers = queue_numbers(entries, rule)
+    numbers = {k: s.number for k, s in standings(entries, rule).items()}
     assert sorted(numbers.values()) == list(range(1, len(active) + 1))
     assert [numbers[e.key] for e in got] == list(range(1, len(got) + 1))
 

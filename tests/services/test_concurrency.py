@@ -11,7 +11,7 @@ from server.auth.principal import Principal
 from server.domain import iin as iin_rules
 from server.gateways.registry import DemoRegistry
 from server.models import Application, CohortChange, QueueEntry
-from server.services import applications, queue, registration
+from server.services import queue, registration, submission
 
 INTEGRATOR = Principal(kind="integrator", name="load", scopes=frozenset({"applications:submit"}))
 
@@ -52,7 +52,7 @@ async def test_parallel_registrations_get_unique_gap_free_numbers(reference, rt,
     start = (date.today() + timedelta(days=30)).isoformat()
     submitted = []
     for n, parent in enumerate(parents):
-        data = applications.SubmitInput(
+        data = submission.SubmitInput(
             department_code="AST",
             applicant_iin=parent["iin"],
             child_iin=parent["children"][0]["iin"],
@@ -65,7 +65,7 @@ async def test_parallel_registrations_get_unique_gap_free_numbers(reference, rt,
             notify_channel="sms",
             notify_language="ru",
         )
-        submitted.append(await applications.submit(INTEGRATOR, data, f"k{n}"))
+        submitted.append(await submission.submit(INTEGRATOR, data, f"k{n}"))
 
     # Every registration at once, and each one delivered twice (arq is at-least-once).
     ids = [a.id for a in submitted] * 2

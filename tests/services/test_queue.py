@@ -27,9 +27,9 @@ from server.models import (
     QueueCohort,
     QueueEntry,
 )
-from server.services import applications, jobs, lookup, queue, registration
+from server.services import benefits, events, jobs, lookup, queue, registration, submission
 from tests.helpers import drain_jobs, iin
-from tests.services.test_registration import INTEGRATOR, submit_input
+from tests.helpers.services import INTEGRATOR, submit_input
 
 T0 = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
 COHORT = 2022
@@ -130,7 +130,7 @@ async def test_withdrawal_suspension_and_restore_move_the_others(ast):
     apps = {f"G{n}": await queued(ast, f"G{n}", minutes=n) for n in range(1, 6)}
     await queue.refresh(ast.id, COHORT)
 
-    await applications.move(apps["G2"].id, Transition.WITHDRAW, "staff:test", "the parent asked")
+    await events.move(apps["G2"].id, Transition.WITHDRAW, "staff:test", "the parent asked")
     await queue.refresh(ast.id, COHORT)
     assert await numbers(ast) == {"G1": 1, "G3": 2, "G4": 3, "G5": 4}
     withdrawn = await Application.get(id=apps["G2"].id)
@@ -138,14 +138,14 @@ async def test_withdrawal_suspension_and_restore_move_the_others(ast):
     g5 = await QueueChange.filter(application_id=apps["G5"].id).order_by("-id").first()
     assert g5.reasons == {"withdrawn": 1}
 
-    await applications.move(apps["G3"].id, Transition.SUSPEND, SYSTEM.actor, "referral expired")
+    await events.move(apps["G3"].id, Transition.SUSPEND, SYSTEM.actor, "referral expired")
     await queue.refresh(ast.id, COHORT)
     assert await numbers(ast) == {"G1": 1, "G4": 2, "G5": 3}
     assert (await QueueCohort.get(department_id=ast.id, cohort=COHORT)).suspended == 1
     g5 = await QueueChange.filter(application_id=apps["G5"].id).order_by("-id").first()
     assert (g5.old_number, g5.new_number, g5.reasons) == (4, 3, {"suspended": 1})
 
-    await applications.move(apps["G3"].id, Transition.RESTORE, SYSTEM.actor, "stop-list over")
+    await events.move(apps["G3"].id, Transition.RESTORE, SYSTEM.actor, "stop-list over")
     await queue.refresh(ast.id, COHORT)
     assert await numbers(ast) == {"G1": 1, "G3": 2, "G4": 3, "G5": 4}  # R22: back at its place
     g5 = await QueueChange.filter(application_id=apps["G5"].id).order_by("-id").first()
@@ -158,7 +158,7 @@ async def test_a_transition_the_state_machine_forbids_changes_nothing(ast):
     app = await queued(ast, "G1")
     await queue.refresh(ast.id, COHORT)
     with pytest.raises(DomainError) as err:
-        await applications.move(app.id, Transition.RESTORE, "staff:test")
+        await events.move(app.id, Transition.RESTORE, "staff:test")
     assert err.value.code == "application.transition"
     assert (await Application.get(id=app.id)).state == "queued"
     assert not await CohortChange.exists()
@@ -175,7 +175,7 @@ async def test_a_confirmed_benefit_moves_ahead_and_losing_it_returns_to_the_orig
     await queue.refresh(ast.id, COHORT)
 
     await confirm_benefit(apps["G5"], "TEACHER_PARENT")
-    await applications.refresh_benefit_class(apps["G5"].id, "staff:verifier", "certificate checked")
+    await benefits.refresh_benefit_class(apps["G5"].id, "staff:verifier", "certificate checked")
     await queue.refresh(ast.id, COHORT)
     assert in_order(await numbers(ast)) == ["G5", "G1", "G2", "G3", "G4", "G6"]
     own = await QueueChange.get(application_id=apps["G5"].id)
@@ -185,7 +185,7 @@ async def test_a_confirmed_benefit_moves_ahead_and_losing_it_returns_to_the_orig
     assert await QueueChange.filter(application_id=apps["G6"].id).count() == 0  # not moved
 
     await BenefitClaim.filter(application_id=apps["G5"].id).update(status="withdrawn")
-    await applications.refresh_benefit_class(apps["G5"].id, "parent", "withdrawn by the parent")
+    await benefits.refresh_benefit_class(apps["G5"].id, "parent", "withdrawn by the parent")
     await queue.refresh(ast.id, COHORT)
     assert in_order(await numbers(ast)) == ["G1", "G2", "G3", "G4", "G5", "G6"]  # R16
     latest = await QueueChange.filter(application_id=apps["G2"].id).order_by("-id").first()
@@ -198,7 +198,7 @@ async def test_an_unchanged_class_records_nothing(ast):
     app = await queued(ast, "G1")
     await queue.refresh(ast.id, COHORT)
     await confirm_benefit(app, "TEACHER_PARENT", status="pending")  # pending never counts (R14)
-    await applications.refresh_benefit_class(app.id, "staff:verifier")
+    await benefits.refresh_benefit_class(app.id, "staff:verifier")
     assert not await CohortChange.exists()
     assert not await ApplicationEvent.filter(application_id=app.id).exists()
 
@@ -259,7 +259,7 @@ async def test_a_burst_of_registrations_is_numbered_by_few_refreshes(reference, 
         data = submit_input(
             "aigerim", "dana", applicant_iin=parent, child_iin=child, phones=[f"+7701{n:07d}", f"+7707{n:07d}"]
         )
-        await applications.submit(INTEGRATOR, data, f"burst-{n}")
+        await submission.submit(INTEGRATOR, data, f"burst-{n}")
     await drain_jobs(rt.redis)
 
     count = len(families)
@@ -281,13 +281,13 @@ async def test_a_burst_of_registrations_is_numbered_by_few_refreshes(reference, 
 
 async def test_twins_are_a_batch_and_stand_together(reference, rt):
     # Somebody else registers between the twins: the twins still stand side by side.
-    first = await applications.submit(INTEGRATOR, submit_input("marat", "alikhan"), "t1")
+    first = await submission.submit(INTEGRATOR, submit_input("marat", "alikhan"), "t1")
     await registration.register(first.id)
-    other = await applications.submit(
+    other = await submission.submit(
         INTEGRATOR, submit_input("q2p", "q2c", phones=["+77011110001", "+77071110002"]), "o"
     )
     await registration.register(other.id)
-    second = await applications.submit(INTEGRATOR, submit_input("marat", "aruzhan"), "t2")
+    second = await submission.submit(INTEGRATOR, submit_input("marat", "aruzhan"), "t2")
     await registration.register(second.id)
     await drain_jobs(rt.redis)
 
@@ -356,7 +356,7 @@ async def test_parallel_refreshes_of_one_cohort_agree(ast, on_postgres):
 
 
 async def test_lookup_reads_the_stored_position_with_initials_and_reasons(reference, rt):
-    app = await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")
+    app = await submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")
     await registration.register(app.id)
     await drain_jobs(rt.redis)
 

@@ -14,9 +14,10 @@ from server.auth.principal import Principal
 from server.errors import DomainError
 from server.gateways import GatewayError
 from server.models import Application, IdempotencyKey, Notification, QueueEntry
-from server.services import applications, queue, registration
+from server.services import queue, registration, submission
 from server.services.seed import seed_demo
 from tests.helpers import iin
+from tests.helpers.services import INTEGRATOR, submit_input
 
 
 async def register(application_id: int) -> Application:
@@ -24,27 +25,6 @@ async def register(application_id: int) -> Application:
     application = await registration.register(application_id)
     await queue.refresh_until_settled(application.department_id, application.cohort)
     return application
-
-
-INTEGRATOR = Principal(kind="integrator", name="portal", scopes=frozenset({"applications:submit", "applications:read"}))
-
-
-def submit_input(parent: str, child: str, **overrides) -> applications.SubmitInput:
-    values = {
-        "department_code": "AST",
-        "applicant_iin": iin(parent),
-        "child_iin": iin(child),
-        "phones": ["+77012223344", "+77075556677"],
-        "email": None,
-        "kindergarten_codes": ["AST-KG01"],
-        "any_kindergarten": False,
-        "group_language": "kk",
-        "desired_start": (date.today() + timedelta(days=30)).isoformat(),
-        "notify_channel": "sms",
-        "notify_language": "ru",
-    }
-    values.update(overrides)
-    return applications.SubmitInput(**values)
 
 
 async def test_registration_numbers_are_per_department_and_year(demo):
@@ -63,7 +43,7 @@ async def test_queue_numbers_follow_the_rules(reference):
     pairs = [("aigerim", "dana"), ("asel", "adil"), ("q1p", "q1c"), ("gulnara", "yerasyl")]
     registered = []
     for n, (parent, child) in enumerate(pairs):
-        app = await applications.submit(
+        app = await submission.submit(
             INTEGRATOR, submit_input(parent, child, phones=[f"+7701222330{n}", f"+7707555660{n}"]), f"k{n}"
         )
         registered.append(await register(app.id))
@@ -77,7 +57,7 @@ async def test_queue_numbers_follow_the_rules(reference):
 
 
 async def test_registered_message_is_in_the_chosen_language_and_fits_one_segment(reference):
-    app = await applications.submit(INTEGRATOR, submit_input("aigerim", "dana", notify_language="kk"), "x")
+    app = await submission.submit(INTEGRATOR, submit_input("aigerim", "dana", notify_language="kk"), "x")
     app = await register(app.id)
     row = await Notification.get(kind="registered", application=app)
     assert row.channel == "sms" and row.recipient == "+77012223344" and row.language == "kk"
@@ -88,19 +68,19 @@ async def test_registered_message_is_in_the_chosen_language_and_fits_one_segment
 
 async def test_integrator_needs_the_scope(reference):
     with pytest.raises(DomainError) as err:
-        await applications.submit(Principal(kind="integrator", name="x"), submit_input("aigerim", "dana"), "k")
+        await submission.submit(Principal(kind="integrator", name="x"), submit_input("aigerim", "dana"), "k")
     assert err.value.code == "auth.required"
 
 
 async def test_integrator_errors_leave_nothing_behind(reference):
     with pytest.raises(DomainError):
-        await applications.submit(INTEGRATOR, submit_input("yerzhan", "dana"), "k")
+        await submission.submit(INTEGRATOR, submit_input("yerzhan", "dana"), "k")
     assert await Application.all().count() == 0
 
 
 async def test_same_key_in_parallel_makes_one_application(reference):
     results = await asyncio.gather(
-        *(applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "one-key") for _ in range(50)),
+        *(submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "one-key") for _ in range(50)),
         return_exceptions=True,
     )
     ids = {r.id for r in results if isinstance(r, Application)}
@@ -111,9 +91,9 @@ async def test_same_key_in_parallel_makes_one_application(reference):
 
 
 async def test_other_key_for_a_queued_child_is_refused_with_its_number(reference):
-    first = await register((await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")).id)
+    first = await register((await submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")).id)
     with pytest.raises(DomainError) as err:
-        await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "b")
+        await submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "b")
     assert err.value.code == "child.already_queued"
     assert err.value.params["number"] == first.registration_number
 
@@ -136,7 +116,7 @@ class FlakySms:
 async def test_delivery_retries_with_backoff_and_sends_once(reference, rt, monkeypatch):
     flaky = FlakySms(failures=2)
     monkeypatch.setattr(rt.gateways, "sms", flaky)
-    app = await register((await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")).id)
+    app = await register((await submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")).id)
     row = await Notification.get(kind="registered", application=app)
     for attempt in (1, 2):
         with pytest.raises(Retry) as retry:
@@ -152,7 +132,7 @@ async def test_delivery_retries_with_backoff_and_sends_once(reference, rt, monke
 
 async def test_delivery_gives_up_after_max_tries(reference, rt, monkeypatch):
     monkeypatch.setattr(rt.gateways, "sms", FlakySms(failures=100))
-    app = await register((await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")).id)
+    app = await register((await submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")).id)
     row = await Notification.get(kind="registered", application=app)
     assert await worker.deliver_notification({"job_try": worker.MAX_TRIES}, row.id) == "failed"
     await row.refresh_from_db()
@@ -162,7 +142,7 @@ async def test_delivery_gives_up_after_max_tries(reference, rt, monkeypatch):
 async def test_sweeper_re_enqueues_stranded_work(reference, rt):
     from datetime import datetime
 
-    app = await applications.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")
+    app = await submission.submit(INTEGRATOR, submit_input("aigerim", "dana"), "a")
     await rt.redis.flushdb()  # the enqueue was lost
     await Application.filter(id=app.id).update(confirmed_at=datetime.now(UTC) - timedelta(minutes=1))
     counts = await worker.sweep({})
