@@ -6,7 +6,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -16,13 +15,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from schema import schema
-from schema.context import Context
+from schema.context import Context, context_for
 from server import runtime
-from server.auth import tokens
-from server.auth.sessions import SessionMiddleware
+from server.auth.sessions import SessionMiddleware, session_of
 from server.config import ROOT, Settings, load_settings
 from server.db import close_db, init_db
 from server.gateways import build_gateways
@@ -30,7 +29,6 @@ from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, reset_language, set_languag
 from server.logging import request_id
 from server.redis import connect
 from views import apply, cabinet, lookup, pages, staff
-from views.graphql import client_ip, session_principal
 from views.security import cross_site
 
 log = logging.getLogger("kezek.app")
@@ -59,8 +57,9 @@ class RequestContextMiddleware:
             return
         rid = uuid.uuid4().hex[:12]
         token = request_id.set(rid)
-        session = scope.get("session") or {}
-        lang = session.get("lang") if session.get("lang") in LANGUAGES else self.default_language
+        session = session_of(scope)
+        chosen = session.language if session is not None else None
+        lang = chosen if chosen in LANGUAGES else self.default_language
         lang_token = set_language(lang)
 
         async def send_wrapper(message: Message) -> None:
@@ -81,30 +80,13 @@ class RequestContextMiddleware:
             reset_language(lang_token)
 
 
-class KezekGraphQL(GraphQL):
+class KezekGraphQL(GraphQL[Context, None]):
     """GraphQL over HTTP: a bearer token for integrators, the web session for parents."""
 
-    async def get_context(self, request: Any, response: Any) -> Context:  # type: ignore[override]
-        from server.i18n import get_language
-
-        principal = await session_principal(request.scope.get("session"))
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):
-            found = await tokens.principal_for(auth[7:].strip())
-            if found is not None:
-                principal = found
-            else:
-                from server.auth.principal import ANONYMOUS
-
-                principal = ANONYMOUS
-        return Context(
-            principal=principal,
-            language=get_language(),
-            session=request.scope.get("session") if not auth else None,
-            ip=client_ip(request),
-            request=request,
-            response=response,
-        )
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        # Only HTTP is routed here (no subscriptions), so both are a request and a response.
+        assert isinstance(request, Request) and isinstance(response, Response)
+        return await context_for(request, response, api=True)
 
 
 class GraphQLGuard:

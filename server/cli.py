@@ -6,11 +6,15 @@ import argparse
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
-from server.config import load_settings
+from server.config import Settings, load_settings
+from server.domain.roles import ROLES
+
+T = TypeVar("T")
 
 
 def _migrate() -> None:
@@ -20,7 +24,7 @@ def _migrate() -> None:
     print("database migrated")
 
 
-async def _with_runtime(coro_factory):
+async def _with_runtime(coro_factory: Callable[[], Awaitable[T]]) -> T:
     from server import runtime
     from server.db import close_db, init_db
     from server.gateways import build_gateways
@@ -52,7 +56,7 @@ def _token(name: str, scopes: list[str], department: str | None) -> None:
     from server.auth import tokens
     from server.models import Department
 
-    async def issue():
+    async def issue() -> str:
         department_id = None
         if department:
             department_id = (await Department.get(code=department.upper())).id
@@ -111,7 +115,7 @@ DEMO_LINES = [
 ]
 
 
-def _print_demo(settings) -> None:
+def _print_demo(settings: Settings) -> None:
     from server.demo_data import BY_KEY
 
     print()
@@ -139,6 +143,7 @@ def _print_demo(settings) -> None:
 def _run() -> None:
     """Development: migrate, seed, start the embedded Redis, the web server and the worker."""
     from server.redis import start_embedded
+    from server.supervisor import Supervisor
 
     settings = load_settings()
     _migrate()
@@ -151,34 +156,27 @@ def _run() -> None:
         os.environ["REDIS_URL"] = env["REDIS_URL"]
         embedded = socket_path
     _seed()
-    python = sys.executable
-    web = subprocess.Popen([python, "-m", "server.cli", "web"], env=env)
-    worker = subprocess.Popen([python, "-m", "server.cli", "worker"], env=env)
-    time.sleep(1.0)
-    _print_demo(settings)
-    if embedded:
-        print(f"  Embedded Redis: {embedded}")
-    print("  Stop with Ctrl-C.")
     stopping = False
 
     def stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # Both children write to this terminal and share its Ctrl-C; SIGTERM, 10 s, SIGKILL.
+    children = Supervisor(env=env, stop_timeout=10.0)
     try:
-        while not stopping and web.poll() is None and worker.poll() is None:
-            time.sleep(0.5)
+        web = children.start("web", [sys.executable, "-m", "server.cli", "web"])
+        worker = children.start("worker", [sys.executable, "-m", "server.cli", "worker"])
+        time.sleep(1.0)
+        _print_demo(settings)
+        if embedded:
+            print(f"  Embedded Redis: {embedded}")
+        print("  Stop with Ctrl-C.")
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        children.watch(lambda: stopping)
     finally:
-        for process in (web, worker):
-            if process.poll() is None:
-                process.terminate()
-        for process in (web, worker):
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        children.stop_all()
     code = web.returncode or worker.returncode or 0
     sys.exit(0 if stopping else code)
 
@@ -254,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     staff = sub.add_parser("staff", help="back-office accounts: create, password, disable, enable, list")
     staff.add_argument("action", choices=["create", "password", "disable", "enable", "list"])
     staff.add_argument("username", nargs="?", default="")
-    staff.add_argument("--role", choices=["operator", "verifier", "admin"], default="operator")
+    staff.add_argument("--role", choices=ROLES, default="operator")
     staff.add_argument("--department", default="", help="department code, e.g. AST")
     staff.add_argument("--name", default="", help="full name, shown in the history")
     staff.add_argument("--password-stdin", action="store_true", help="read the password from standard input")

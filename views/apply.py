@@ -3,60 +3,40 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from server.domain.journey import next_step, step_index
+from server.domain.benefits import Evidence
+from server.domain.journey import PAGES, needs, next_step, step_index
+from server.domain.states import State
 from views import graphql
+from views.common import errors_of, mutate, read_form, redirect, session, upload
 from views.rendering import block, page
-from views.security import csrf_failed, csrf_ok
-
-URLS = {
-    "start": "/apply/start",
-    "phone1": "/apply/phone/1",
-    "contacts": "/apply/contacts",
-    "phone2": "/apply/phone/2",
-    "child": "/apply/child",
-    "preferences": "/apply/preferences",
-    "benefits": "/apply/benefits",
-    "notifications": "/apply/notifications",
-    "summary": "/apply/summary",
-}
-# The step a page needs completed before it can be shown.
-NEEDS = {
-    "start": None,
-    "phone1": "start",
-    "contacts": "phone1",
-    "phone2": "contacts",
-    "child": "phone2",
-    "preferences": "child",
-    "benefits": "preferences",
-    "notifications": "benefits",
-    "summary": "notifications",
-}
-PROGRESS = ["start", "phone1", "contacts", "phone2", "child", "preferences", "benefits", "notifications", "summary"]
+from views.security import csrf_failed
 
 
-def redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
+def _url(step: str) -> str:
+    """The address of a step's page: /apply/phone/1 for "phone1", /apply/child for "child"."""
+    return f"/apply/phone/{step.removeprefix('phone')}" if step.startswith("phone") else f"/apply/{step}"
+
+
+URLS = {step: _url(step) for step in PAGES}
 
 
 def _reachable(draft: dict[str, Any] | None, page_step: str) -> bool:
-    needed = NEEDS[page_step]
+    needed = needs(page_step)
     if needed is None:
         return True
-    return draft is not None and draft["status"] == "draft" and step_index(draft["step"]) >= step_index(needed)
+    return draft is not None and draft["status"] == State.DRAFT and step_index(draft["step"]) >= step_index(needed)
 
 
 def resume_url(draft: dict[str, Any] | None) -> str:
     if draft is None:
         return URLS["start"]
-    if draft["status"] != "draft":
+    if draft["status"] != State.DRAFT:
         return "/apply/status"
     return URLS[next_step(draft["step"])]
 
@@ -73,26 +53,15 @@ def _step_page(request: Request, step: str, template: str, status_code: int = 20
         template,
         status_code=status_code,
         step=step,
-        step_number=PROGRESS.index(step) + 1,
-        step_count=len(PROGRESS),
+        step_number=PAGES.index(step) + 1,
+        step_count=len(PAGES),
         **extra,
     )
 
 
-async def _form(request: Request) -> dict[str, Any] | None:
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        return None
-    return dict(form.multi_items()) | {"_multi": form}
-
-
-def _errors(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    return payload.get("errors") or []
-
-
 async def _guard(
-    request: Request, step: str, operation: str = "Draft", variables: dict | None = None
-) -> tuple[dict | None, Response | None]:
+    request: Request, step: str, operation: str = "Draft", variables: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], Response | None]:
     data = await graphql.run(request, "apply", operation, variables)
     draft = data.get("myDraft")
     if not _reachable(draft, step):
@@ -103,7 +72,7 @@ async def _guard(
 async def start(request: Request) -> Response:
     data = await graphql.run(request, "apply", "StartPage")
     draft = data["myDraft"]
-    if draft is not None and draft["status"] != "draft":
+    if draft is not None and draft["status"] != State.DRAFT:
         draft = None  # a submitted application: this starts a new one
     values = {
         "department": draft["department"]["code"] if draft else "",
@@ -111,11 +80,11 @@ async def start(request: Request) -> Response:
         "phone": "",
     }
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("department", "applicant_iin", "phone")}
-        result = await graphql.run(
+        payload = await mutate(
             request,
             "apply",
             "StartApplication",
@@ -127,9 +96,8 @@ async def start(request: Request) -> Response:
                 }
             },
         )
-        payload = result["startApplication"]
-        if not _errors(payload):
-            request.scope["session"]["ch1"] = payload["challengeId"]
+        if not errors_of(payload):
+            session(request).await_phone_code(1, payload["challengeId"])
             return redirect(URLS["phone1"])
         return _step_page(
             request,
@@ -138,7 +106,7 @@ async def start(request: Request) -> Response:
             422,
             departments=data["departments"],
             values=values,
-            errors=_errors(payload),
+            errors=errors_of(payload),
         )
     return _step_page(request, "start", "apply/start.html", departments=data["departments"], values=values)
 
@@ -150,37 +118,35 @@ async def phone(request: Request) -> Response:
     if away:
         return away
     draft = data["myDraft"]
-    session = request.scope["session"]
+    codes = session(request)
     phones = [c for c in draft["contacts"] if c["kind"] == "phone"]
     number = phones[rank - 1]["value"] if len(phones) >= rank else ""
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     notice = ""
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         if form.get("action") == "resend":
-            result = await graphql.run(request, "apply", "ResendCode", {"rank": rank})
-            payload = result["resendCode"]
-            errors = _errors(payload)
+            payload = await mutate(request, "apply", "ResendCode", {"rank": rank})
+            errors = errors_of(payload)
             if not errors:
-                session[f"ch{rank}"] = payload["challengeId"]
+                codes.await_phone_code(rank, payload["challengeId"])
                 notice = "resent"
         else:
-            result = await graphql.run(
+            payload = await mutate(
                 request,
                 "apply",
                 "ConfirmPhone",
                 {
                     "rank": rank,
-                    "challengeId": session.get(f"ch{rank}") or "",
+                    "challengeId": codes.phone_challenge(rank),
                     "code": str(form.get("code", "")),
                 },
             )
-            payload = result["confirmPhone"]
-            errors = _errors(payload)
+            errors = errors_of(payload)
             if not errors:
-                session.pop(f"ch{rank}")
+                codes.phone_confirmed(rank)
                 return redirect(URLS[next_step(payload["application"]["step"])])
     return _step_page(
         request,
@@ -204,17 +170,16 @@ async def contacts(request: Request) -> Response:
     emails = [c["value"] for c in draft["contacts"] if c["kind"] == "email"]
     values = {"phone2": phones[1]["value"] if len(phones) > 1 else "", "email": emails[0] if emails else ""}
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("phone2", "email")}
-        result = await graphql.run(
+        payload = await mutate(
             request, "apply", "SetContacts", {"phone2": values["phone2"], "email": values["email"] or None}
         )
-        payload = result["setContacts"]
-        if not _errors(payload):
+        if not errors_of(payload):
             if payload["challengeId"]:
-                request.scope["session"]["ch2"] = payload["challengeId"]
+                session(request).await_phone_code(2, payload["challengeId"])
                 return redirect(URLS["phone2"])
             return redirect(URLS[next_step(payload["application"]["step"])])
         return _step_page(
@@ -225,7 +190,7 @@ async def contacts(request: Request) -> Response:
             draft=draft,
             first_phone=phones[0]["value"],
             values=values,
-            errors=_errors(payload),
+            errors=errors_of(payload),
         )
     return _step_page(
         request, "contacts", "apply/contacts.html", draft=draft, first_phone=phones[0]["value"], values=values
@@ -238,18 +203,19 @@ async def child(request: Request) -> Response:
         return away
     draft = data["myDraft"]
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         if form.get("action") == "continue" and draft["child"]:
             return redirect(URLS["preferences"])
         value = str(form.get("child_iin", ""))
-        result = await graphql.run(request, "apply", "SetChild", {"childIin": value})
-        payload = result["setChild"]
-        if not _errors(payload):
+        payload = await mutate(request, "apply", "SetChild", {"childIin": value})
+        if not errors_of(payload):
             # Show the registry's data for the parent to check before going on.
             return redirect(URLS["child"] + "?found=1")
-        return _step_page(request, "child", "apply/child.html", 422, draft=draft, value=value, errors=_errors(payload))
+        return _step_page(
+            request, "child", "apply/child.html", 422, draft=draft, value=value, errors=errors_of(payload)
+        )
     return _step_page(
         request, "child", "apply/child.html", draft=draft, value="", found=request.query_params.get("found") == "1"
     )
@@ -270,18 +236,17 @@ async def preferences(request: Request) -> Response:
         "desired_start": draft["desiredStart"] or "",
     }
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
-        multi = form["_multi"]
         choices = [str(form.get(f"choice{i}", "")) for i in range(1, draft["department"]["maxPreferences"] + 1)]
         values = {
             "choices": choices,
-            "any": multi.get("any") == "1",
+            "any": form.get("any") == "1",
             "group_language": str(form.get("group_language", "")),
             "desired_start": str(form.get("desired_start", "")),
         }
-        result = await graphql.run(
+        payload = await mutate(
             request,
             "apply",
             "SetPreferences",
@@ -294,8 +259,7 @@ async def preferences(request: Request) -> Response:
                 }
             },
         )
-        payload = result["setPreferences"]
-        if not _errors(payload):
+        if not errors_of(payload):
             return redirect(URLS["benefits"])
         return _step_page(
             request,
@@ -305,7 +269,7 @@ async def preferences(request: Request) -> Response:
             draft=draft,
             kindergartens=data["kindergartens"],
             values=values,
-            errors=_errors(payload),
+            errors=errors_of(payload),
         )
     return _step_page(
         request,
@@ -323,38 +287,35 @@ async def benefits(request: Request) -> Response:
         return away
     data = await graphql.run(request, "apply", "BenefitsPage")
     draft = data["myDraft"]
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         action = form.get("action")
         if action == "continue":
-            result = await graphql.run(request, "apply", "FinishBenefits")
-            payload = result["finishBenefits"]
-            if not _errors(payload):
+            payload = await mutate(request, "apply", "FinishBenefits")
+            if not errors_of(payload):
                 return redirect(URLS["notifications"])
-            errors = _errors(payload)
+            errors = errors_of(payload)
         elif action == "withdraw":
-            result = await graphql.run(
-                request, "apply", "WithdrawBenefitClaim", {"claimId": str(form.get("claim", ""))}
+            errors = errors_of(
+                await mutate(request, "apply", "WithdrawBenefitClaim", {"claimId": str(form.get("claim", ""))})
             )
-            errors = _errors(result["withdrawBenefitClaim"])
             if not errors:
                 return redirect(URLS["benefits"])
         else:
-            upload = form.get("document")
-            document = upload if isinstance(upload, UploadFile) and upload.filename else None
             try:
-                result = await graphql.run(
-                    request,
-                    "apply",
-                    "ClaimBenefit",
-                    {"categoryCode": str(form.get("category", "")), "document": document},
+                errors = errors_of(
+                    await mutate(
+                        request,
+                        "apply",
+                        "ClaimBenefit",
+                        {"categoryCode": str(form.get("category", "")), "document": upload(form, "document")},
+                    )
                 )
             finally:
-                await form["_multi"].close()
-            errors = _errors(result["claimBenefit"])
+                await form.close()
             if not errors:
                 return redirect(URLS["benefits"] + "?claimed=1")
     categories = data["benefitCategories"]
@@ -364,9 +325,9 @@ async def benefits(request: Request) -> Response:
         "apply/benefits.html",
         422 if errors else 200,
         draft=draft,
-        registry_benefits=[b for b in draft["benefits"] if b["source"] == "registry"],
-        claims=[b for b in draft["benefits"] if b["source"] == "document"],
-        document_categories=[c for c in categories if c["evidence"] == "document"],
+        registry_benefits=[b for b in draft["benefits"] if b["source"] == Evidence.REGISTRY],
+        claims=[b for b in draft["benefits"] if b["source"] == Evidence.DOCUMENT],
+        document_categories=[c for c in categories if c["evidence"] == Evidence.DOCUMENT],
         claimed=request.query_params.get("claimed") == "1",
         errors=errors,
     )
@@ -380,13 +341,12 @@ async def notifications(request: Request) -> Response:
     has_email = any(c["kind"] == "email" for c in draft["contacts"])
     values = {"channel": draft["notifyChannel"], "language": draft["notifyLanguage"]}
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("channel", "language")}
-        result = await graphql.run(request, "apply", "SetNotifications", values)
-        payload = result["setNotifications"]
-        if not _errors(payload):
+        payload = await mutate(request, "apply", "SetNotifications", values)
+        if not errors_of(payload):
             return redirect(URLS["summary"])
         return _step_page(
             request,
@@ -396,7 +356,7 @@ async def notifications(request: Request) -> Response:
             draft=draft,
             has_email=has_email,
             values=values,
-            errors=_errors(payload),
+            errors=errors_of(payload),
         )
     return _step_page(
         request, "notifications", "apply/notifications.html", draft=draft, has_email=has_email, values=values
@@ -406,32 +366,29 @@ async def notifications(request: Request) -> Response:
 async def summary(request: Request) -> Response:
     data = await graphql.run(request, "apply", "Draft")
     draft = data["myDraft"]
-    if draft is not None and draft["status"] != "draft":
+    if draft is not None and draft["status"] != State.DRAFT:
         return redirect("/apply/status")
     if not _reachable(draft, "summary"):
         return redirect(resume_url(draft))
-    session = request.scope["session"]
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
-        result = await graphql.run(
+        payload = await mutate(
             request, "apply", "ConfirmApplication", {"idempotencyKey": str(form.get("idempotency_key", "")) or None}
         )
-        payload = result["confirmApplication"]
-        errors = _errors(payload)
+        errors = errors_of(payload)
         if not errors:
             return redirect("/apply/status")
-    if not session.get("idem"):
-        session["idem"] = secrets.token_urlsafe(16)
+    idempotency_key = session(request).idempotency_key()
     return _step_page(
         request,
         "summary",
         "apply/summary.html",
         422 if errors else 200,
         draft=draft,
-        idempotency_key=session["idem"],
+        idempotency_key=idempotency_key,
         errors=errors,
     )
 
@@ -449,11 +406,11 @@ async def status(request: Request) -> Response:
         draft = (await graphql.run(request, "apply", "Draft"))["myDraft"]
         if draft is None:
             return redirect(URLS["start"])
-        if draft["status"] == "draft":
+        if draft["status"] == State.DRAFT:
             return redirect(resume_url(draft))
         # Done when the queue engine has numbered it (or it left the queue meanwhile).
         done = draft["registrationNumber"] is not None and (
-            draft["queueNumber"] is not None or draft["status"] != "queued"
+            draft["queueNumber"] is not None or draft["status"] != State.QUEUED
         )
         if done or time.monotonic() >= deadline or await request.is_disconnected():
             break
@@ -470,10 +427,8 @@ async def status(request: Request) -> Response:
 
 async def new_application(request: Request) -> Response:
     """Leaves a submitted application behind to start another (e.g. for a twin)."""
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
+    form = await read_form(request)
+    if form is None:
         return csrf_failed(request)
-    session = request.scope["session"]
-    for key in ("draft", "ch1", "ch2", "idem"):
-        session.pop(key)
+    session(request).leave_draft()
     return redirect(URLS["start"])

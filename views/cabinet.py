@@ -11,61 +11,37 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.domain import phones as phone_rules
+from server.domain.benefits import STANDING, Evidence
+from server.domain.states import ACTIVE
 from views import graphql
+from views.common import errors_of, mutate, no_store, not_found, read_form, redirect, session, upload
 from views.rendering import page
-from views.security import csrf_failed, csrf_ok
+from views.security import csrf_failed
 
 LOGIN = "/cabinet/login"
-LOGIN_CHALLENGE = "cabinet_ch"  # the login challenge's id, between the two login steps
-LOGIN_TO = "cabinet_to"  # where its code went, masked (+7701*****00)
-PHONE_CHALLENGE = "cabinet_phone"  # {rn, ch, to}: a new phone waiting for its code (masked)
-ACTIVE = ("submitted", "queued", "suspended", "offered")
 # Notices shown once after a change (?done=…); anything else shows nothing.
 DONE = ("phone_added", "phone_removed", "email", "notifications", "claimed", "benefit_withdrawn", "withdrawn")
 STATUS_CODES = {"otp.rate_limited": 429}
 
 
-def redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
-
-
 def _private(request: Request, response: Response) -> Response:
     """The cabinet shows personal data: never kept by a cache. (When the session
     changed, the session middleware says so itself.)"""
-    if not _session(request).modified:
-        response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return response if session(request).modified else no_store(response)
 
 
-def _show(request: Request, template: str, errors: list | None = None, **extra: Any) -> Response:
+def _show(request: Request, template: str, errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
     status = max((STATUS_CODES.get(e.get("code", ""), 422) for e in errors), default=422) if errors else 200
     return _private(request, page(request, template, status_code=status, errors=errors or [], **extra))
 
 
-def _session(request: Request) -> Any:
-    return request.scope["session"]
-
-
 def _logged_in(request: Request) -> bool:
-    return bool(_session(request).get("cabinet"))
-
-
-async def _form(request: Request) -> Any | None:
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        await form.close()
-        return None
-    return form
-
-
-def _errors(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    return payload.get("errors") or []
+    return session(request).parent_signed_in
 
 
 def _dev_outbox(request: Request) -> bool:
@@ -73,7 +49,7 @@ def _dev_outbox(request: Request) -> bool:
 
 
 def _not_found(request: Request) -> Response:
-    return _private(request, page(request, "error.html", status_code=404, code="not_found"))
+    return _private(request, not_found(request))
 
 
 def _home(application: dict[str, Any], done: str = "") -> str:
@@ -119,12 +95,6 @@ def _for_application(
     return wrap
 
 
-async def _mutation(request: Request, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
-    """Runs a cabinet mutation: its payload (the field named like the operation)."""
-    result = await graphql.run(request, "cabinet", operation, variables)
-    return result[operation[0].lower() + operation[1:]]
-
-
 async def _change(
     request: Request,
     application: dict[str, Any],
@@ -134,8 +104,10 @@ async def _change(
 ) -> tuple[list[dict[str, Any]], Response | None]:
     """Changes the application: its errors, or none and the way back to its page with the
     notice `done`."""
-    errors = _errors(
-        await _mutation(request, operation, {"registrationNumber": application["registrationNumber"], **variables})
+    errors = errors_of(
+        await mutate(
+            request, "cabinet", operation, {"registrationNumber": application["registrationNumber"], **variables}
+        )
     )
     return errors, None if errors else redirect(_home(application, done))
 
@@ -146,18 +118,18 @@ async def _change(
 async def login(request: Request) -> Response:
     values = {"applicant_iin": "", "phone": ""}
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, "")).strip()[:32] for k in values}
-        payload = await _mutation(
-            request, "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]}
+        payload = await mutate(
+            request, "cabinet", "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]}
         )
-        errors = _errors(payload)
+        errors = errors_of(payload)
         if not errors:
-            session = _session(request)
-            session[LOGIN_CHALLENGE] = payload["challengeId"]
-            session[LOGIN_TO] = phone_rules.mask(phone_rules.normalize_mobile(values["phone"]))
+            session(request).await_login_code(
+                payload["challengeId"], phone_rules.mask(phone_rules.normalize_mobile(values["phone"]))
+            )
             return redirect(LOGIN + "/code")
         return _show(request, "cabinet/login.html", errors, values=values)
     if _logged_in(request):
@@ -166,37 +138,35 @@ async def login(request: Request) -> Response:
 
 
 async def login_code(request: Request) -> Response:
-    session = _session(request)
-    challenge = session.get(LOGIN_CHALLENGE)
+    codes = session(request)
+    challenge = codes.login_challenge
     if not challenge:
         return redirect(LOGIN)
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
-        errors = _errors(
-            await _mutation(
-                request, "CabinetConfirmLogin", {"challengeId": challenge, "code": str(form.get("code", ""))[:12]}
+        errors = errors_of(
+            await mutate(
+                request,
+                "cabinet",
+                "CabinetConfirmLogin",
+                {"challengeId": challenge, "code": str(form.get("code", ""))[:12]},
             )
         )
         if not errors:
-            session.pop(LOGIN_CHALLENGE)
-            session.pop(LOGIN_TO)
+            codes.login_code_used()
             return redirect("/cabinet")
-    return _show(
-        request, "cabinet/login_code.html", errors, to=session.get(LOGIN_TO, ""), dev_outbox=_dev_outbox(request)
-    )
+    return _show(request, "cabinet/login_code.html", errors, to=codes.login_code_to, dev_outbox=_dev_outbox(request))
 
 
 async def logout(request: Request) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return csrf_failed(request)
     await graphql.run(request, "cabinet", "SignOut")
-    session = _session(request)
-    for key in (LOGIN_CHALLENGE, LOGIN_TO, PHONE_CHALLENGE):
-        session.pop(key)
+    session(request).forget_cabinet_codes()
     return redirect(LOGIN + "?out=1")
 
 
@@ -229,10 +199,10 @@ async def application(request: Request, application: dict[str, Any], _data: dict
 async def phones(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     """The confirmed phones with a button to remove each, and a form to add one."""
     number = application["registrationNumber"]
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     value = ""
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         if form.get("action") == "remove":
@@ -244,14 +214,14 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
             errors = [{**e, "field": "phones"} for e in errors]
         else:
             value = str(form.get("phone", "")).strip()[:32]
-            payload = await _mutation(request, "CabinetAddPhone", {"registrationNumber": number, "phone": value})
-            errors = _errors(payload)
+            payload = await mutate(
+                request, "cabinet", "CabinetAddPhone", {"registrationNumber": number, "phone": value}
+            )
+            errors = errors_of(payload)
             if not errors:
-                _session(request)[PHONE_CHALLENGE] = {
-                    "rn": number,
-                    "ch": payload["challengeId"],
-                    "to": phone_rules.mask(phone_rules.normalize_mobile(value)),
-                }
+                session(request).await_new_phone_code(
+                    number, payload["challengeId"], phone_rules.mask(phone_rules.normalize_mobile(value))
+                )
                 return redirect(f"/cabinet/{number}/phones/code")
     listed = [c for c in application["contacts"] if c["kind"] == "phone" and c["confirmed"]]
     return _show(request, "cabinet/phones.html", errors, app=application, phones=listed, value=value)
@@ -260,12 +230,12 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
 @_for_application("CabinetContacts")
 async def phone_code(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     number = application["registrationNumber"]
-    pending = _session(request).get(PHONE_CHALLENGE)
-    if not isinstance(pending, dict) or pending.get("rn") != number:
+    pending = session(request).pending_phone(number)
+    if pending is None:
         return redirect(f"/cabinet/{number}/phones")
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         errors, done = await _change(
@@ -273,20 +243,20 @@ async def phone_code(request: Request, application: dict[str, Any], _data: dict[
             application,
             "CabinetConfirmPhone",
             {
-                "challengeId": str(pending.get("ch", "")),
+                "challengeId": pending.challenge_id,
                 "code": str(form.get("code", ""))[:12],
             },
             "phone_added",
         )
         if done:
-            _session(request).pop(PHONE_CHALLENGE)
+            session(request).new_phone_confirmed()
             return done
     return _show(
         request,
         "cabinet/phone_code.html",
         errors,
         app=application,
-        to=pending.get("to", ""),
+        to=pending.to,
         dev_outbox=_dev_outbox(request),
     )
 
@@ -297,9 +267,10 @@ async def phone_code(request: Request, application: dict[str, Any], _data: dict[
 @_for_application("CabinetContacts")
 async def email(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     current = next((c["value"] for c in application["contacts"] if c["kind"] == "email"), "")
-    value, errors = current, []
+    value = current
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         value = str(form.get("email", "")).strip()[:254]
@@ -312,9 +283,9 @@ async def email(request: Request, application: dict[str, Any], _data: dict[str, 
 @_for_application("CabinetContacts")
 async def notifications(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     values = {"channel": application["notifyChannel"], "language": application["notifyLanguage"]}
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         values = {k: str(form.get(k, ""))[:8] for k in values}
@@ -328,10 +299,12 @@ async def notifications(request: Request, application: dict[str, Any], _data: di
 # -- benefits -----------------------------------------------------------------------------
 
 
-def _benefit_page(request: Request, data: dict[str, Any], errors: list | None = None, chosen: str = "") -> Response:
+def _benefit_page(
+    request: Request, data: dict[str, Any], errors: list[dict[str, Any]] | None = None, chosen: str = ""
+) -> Response:
     application = data["application"]
-    held = {b["category"]["code"] for b in application["benefits"] if b["status"] in ("pending", "confirmed")}
-    claimable = [c for c in data["benefitCategories"] if c["evidence"] == "document" and c["code"] not in held]
+    held = {b["category"]["code"] for b in application["benefits"] if b["status"] in STANDING}
+    claimable = [c for c in data["benefitCategories"] if c["evidence"] == Evidence.DOCUMENT and c["code"] not in held]
     return _show(
         request,
         "cabinet/benefits.html",
@@ -348,12 +321,11 @@ async def benefits(request: Request, application: dict[str, Any], data: dict[str
     """The benefits with their status and reason; a claim with a document (R14, R15)."""
     if request.method == "GET":
         return _benefit_page(request, data)
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return csrf_failed(request)
     chosen = str(form.get("category", ""))[:32]
-    upload = form.get("document")
-    document = upload if isinstance(upload, UploadFile) and upload.filename else None
+    document = upload(form, "document")
     try:
         errors, done = await _change(
             request, application, "CabinetClaimBenefit", {"categoryCode": chosen, "document": document}, "claimed"
@@ -368,14 +340,14 @@ async def withdraw_benefit(request: Request, application: dict[str, Any], _data:
     """Asks first (a confirmed benefit moves the child back in the queue, R16), then does it."""
     claim_id = request.path_params["claim"]
     claim = next(
-        (b for b in application["benefits"] if b["id"] == str(claim_id) and b["status"] in ("pending", "confirmed")),
+        (b for b in application["benefits"] if b["id"] == str(claim_id) and b["status"] in STANDING),
         None,
     )
     if claim is None:
         return _not_found(request)
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         errors, done = await _change(
@@ -392,10 +364,10 @@ async def withdraw_benefit(request: Request, application: dict[str, Any], _data:
 @_for_application("CabinetContacts")
 async def withdraw(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     """GET says what withdrawing means and asks to confirm; POST withdraws (R31)."""
-    errors: list = []
+    errors: list[dict[str, Any]] = []
     reason = ""
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is None:
             return csrf_failed(request)
         reason = str(form.get("reason", "")).strip()[:500]

@@ -7,8 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from views import graphql
+from views.common import read_form
 from views.rendering import page
-from views.security import csrf_failed, csrf_ok
+from views.security import csrf_failed
 
 STATUS_CODES = {"rate_limited": 429, "iin.invalid": 422}
 
@@ -16,8 +17,8 @@ STATUS_CODES = {"rate_limited": 429, "iin.invalid": 422}
 async def lookup_page(request: Request) -> Response:
     if request.method == "GET":
         return page(request, "lookup.html", value="", positions=None)
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
+    form = await read_form(request)
+    if form is None:
         return csrf_failed(request)
     value = str(form.get("child_iin", "")).strip()[:20]
     data, errors = await graphql.run_checked(request, "lookup", "QueuePosition", {"childIin": value})

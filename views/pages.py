@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from server import db
 from server.i18n import LANGUAGES
 from server.models import Notification
+from views.common import not_found as not_found_page
+from views.common import redirect, session
 from views.rendering import page
 
 
@@ -21,8 +23,8 @@ async def language(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/"
     if code in LANGUAGES:
-        request.scope["session"]["lang"] = code
-    return RedirectResponse(target, status_code=303)
+        session(request).choose_language(code)
+    return redirect(target)
 
 
 async def livez(request: Request) -> Response:
@@ -51,7 +53,7 @@ async def dev_outbox(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return page(request, "error.html", status_code=404, code="not_found")
+    return not_found_page(request)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -13,10 +14,11 @@ from jinja2_fragments import render_block
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from server.auth.sessions import session_of
 from server.domain import phones
 from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, translations
 
-TEMPLATES = __import__("pathlib").Path(__file__).parent / "templates"
+TEMPLATES = Path(__file__).parent / "templates"
 
 env = Environment(
     loader=FileSystemLoader(str(TEMPLATES)),
@@ -26,6 +28,7 @@ env = Environment(
     lstrip_blocks=True,
 )
 # Jinja's new-style gettext formats the translated text itself (with `num` for counts).
+# The i18n extension adds the method to the environment at run time: it has no stub.
 env.install_gettext_callables(  # type: ignore[attr-defined]
     lambda message: translations(get_language()).gettext(message),
     lambda singular, plural, n: translations(get_language()).ngettext(singular, plural, n),
@@ -47,7 +50,7 @@ STATIC_VERSION = "2"  # bump when static/ changes: the files are cached as immut
 
 
 def _context(request: Request, extra: dict[str, Any]) -> dict[str, Any]:
-    session = request.scope.get("session")
+    session = session_of(request.scope)
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return {
         "request": request,

@@ -3,19 +3,18 @@ API, cookie-carrying requests from other sites are refused (Sec-Fetch-Site / Ori
 
 from __future__ import annotations
 
-import hmac
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from server.auth.sessions import session_of
 from views.rendering import page
 
 
 def csrf_ok(request: Request, token: object) -> bool:
-    session = request.scope.get("session")
-    expected = session.get("csrf") if session is not None else None
-    return bool(expected) and isinstance(token, str) and hmac.compare_digest(expected, token)
+    session = session_of(request.scope)
+    return session is not None and session.csrf_matches(token)
 
 
 def csrf_failed(request: Request) -> Response:

@@ -18,50 +18,38 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from schema.context import session_principal
 from server import runtime
+from server.auth.sessions import session_of
+from server.domain import roles
+from server.domain.benefits import Evidence
+from server.domain.ordering import BenefitClass
 from server.i18n import gettext as _
 from server.services import backoffice
 from views import graphql
+from views.common import mutate, no_store, not_found, read_form, redirect, text, upload
 from views.rendering import block, page
-from views.security import csrf_failed, csrf_ok
+from views.security import csrf_failed
 
 OPS = "staff"
 PAGE_SIZE = 25
 STATUSES = backoffice.STATUSES
-BENEFIT_CLASSES = ("extraordinary", "priority", "general")
-PHONE_GROUP = re.compile(r"^phone([1-9])$")
-# Fields of each group's form, as the services name them: their errors show at the field.
-GROUP_FIELDS = {
-    "email": {"email"},
-    "preferences": {"kindergartens", "group_language", "desired_start"},
-    "notifications": {"channel", "notify_language"},
-}
+BENEFIT_CLASSES = tuple(BenefitClass)
 DONE = {"transition", "decided", "withdrawn", "added"}
 NEXT = re.compile(r"^/staff(/[A-Za-z0-9._~/-]*)?$")
 
 
 # --- small helpers -------------------------------------------------------------------
-
-
-def _redirect(url: str) -> Response:
-    return RedirectResponse(url, status_code=303)
-
-
-def _private(response: Response, *, varies: bool = False) -> Response:
-    """Staff pages hold personal data: never stored by a cache or the browser."""
-    response.headers["Cache-Control"] = "private, no-store"
-    if varies:
-        response.headers["Vary"] = "HX-Request"
-    return response
 
 
 def _partial(request: Request) -> bool:
@@ -82,40 +70,27 @@ def _login_redirect(request: Request) -> Response:
     target = request.url.path if request.method == "GET" else ""
     url = "/staff/login" + (f"?next={quote(target, safe='/')}" if target and target != "/staff" else "")
     if request.headers.get("HX-Request"):
-        return _private(Response(status_code=200, headers={"HX-Redirect": url}), varies=True)
-    return _redirect(url)
+        return no_store(Response(status_code=200, headers={"HX-Redirect": url}), varies=True)
+    return redirect(url)
 
 
 def _is_staff(viewer: dict[str, Any] | None) -> bool:
-    return bool(viewer) and viewer["kind"] == "staff"  # type: ignore[index]
+    return bool(viewer and viewer["kind"] == "staff")
 
 
 async def _viewer(request: Request) -> dict[str, Any] | None:
-    viewer = (await graphql.run(request, OPS, "Viewer"))["viewer"]
+    viewer: dict[str, Any] | None = (await graphql.run(request, OPS, "Viewer"))["viewer"]
     return viewer if _is_staff(viewer) else None
-
-
-async def _form(request: Request) -> FormData | None:
-    form = await request.form()
-    if not csrf_ok(request, form.get("csrf_token")):
-        await form.close()
-        return None
-    return form
 
 
 async def _signed_in_form(request: Request) -> tuple[FormData | None, Response | None]:
     """A signed-in member of staff's form (CSRF checked), or the response refusing it."""
     if await _viewer(request) is None:
         return None, _login_redirect(request)
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return None, csrf_failed(request)
     return form, None
-
-
-def _text(form: FormData, name: str, limit: int = 500) -> str:
-    value = form.get(name, "")
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def _int(value: str, default: int = -1) -> int:
@@ -136,18 +111,18 @@ def _status_for(errors: list[dict[str, Any]]) -> int:
     return 422
 
 
-def _mapped(errors: list[dict[str, Any]], ids: dict[str, str | None]) -> list[dict[str, Any]]:
+def _mapped(errors: list[dict[str, Any]], ids: Mapping[str, str | None]) -> list[dict[str, Any]]:
     """The services' field names → the ids of this page's inputs (several forms share a
     page, so each has its own ids); unknown fields are shown in the summary only."""
     return [{**e, "field": ids.get(e.get("field") or "")} for e in errors]
 
 
 def _forbidden(request: Request, viewer: dict[str, Any] | None) -> Response:
-    return _private(page(request, "staff/message.html", status_code=403, viewer=viewer, code="forbidden"))
+    return no_store(page(request, "staff/message.html", status_code=403, viewer=viewer, code="forbidden"))
 
 
 def _not_found(request: Request, viewer: dict[str, Any] | None) -> Response:
-    return _private(page(request, "staff/message.html", status_code=404, viewer=viewer, code="not_found"))
+    return no_store(not_found(request, "staff/message.html", viewer=viewer))
 
 
 def _base(number: str) -> str:
@@ -161,39 +136,37 @@ async def login(request: Request) -> Response:
     next_url = _safe_next(request.query_params.get("next", ""))
     if request.method == "GET":
         if await _viewer(request):
-            return _redirect(next_url or "/staff")
-        return _private(page(request, "staff/login.html", username="", next=next_url))
-    form = await _form(request)
+            return redirect(next_url or "/staff")
+        return no_store(page(request, "staff/login.html", username="", next=next_url))
+    form = await read_form(request)
     if form is None:
         return csrf_failed(request)
-    username = _text(form, "username", 64)
+    username = text(form, "username", 64)
     password = form.get("password", "")
     password = password[:1024] if isinstance(password, str) else ""
-    next_url = _safe_next(_text(form, "next", 300))
+    next_url = _safe_next(text(form, "next", 300))
     errors: list[dict[str, Any]] = []
     if not username:
         errors.append({"field": "username", "code": "username.required", "message": _("Enter your username.")})
     if not password:
         errors.append({"field": "password", "code": "password.required", "message": _("Enter your password.")})
     if not errors:
-        payload = (await graphql.run(request, OPS, "StaffLogin", {"username": username, "password": password}))[
-            "staffLogin"
-        ]
+        payload = await mutate(request, OPS, "StaffLogin", {"username": username, "password": password})
         errors = payload["errors"]
         if not errors:
-            return _redirect(next_url or "/staff")
+            return redirect(next_url or "/staff")
     status = 429 if any(e["code"] == "staff.throttled" for e in errors) else 422
-    return _private(
+    return no_store(
         page(request, "staff/login.html", status_code=status, username=username, next=next_url, errors=errors)
     )
 
 
 async def logout(request: Request) -> Response:
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return csrf_failed(request)
     await graphql.run(request, OPS, "SignOut")
-    return _redirect("/staff/login")
+    return redirect("/staff/login")
 
 
 # --- finding applications ------------------------------------------------------------
@@ -211,13 +184,13 @@ async def search(request: Request) -> Response:
             return refused
         assert form is not None
         filters = {
-            "query": _text(form, "query", 100),
-            "status": _text(form, "status", 20),
-            "cohort": _text(form, "cohort", 10),
-            "benefit_class": _text(form, "benefit_class", 20),
+            "query": text(form, "query", 100),
+            "status": text(form, "status", 20),
+            "cohort": text(form, "cohort", 10),
+            "benefit_class": text(form, "benefit_class", 20),
             "pending": form.get("pending") == "1",
         }
-        after = _text(form, "after", 20)
+        after = text(form, "after", 20)
     cohort = None
     if filters["cohort"]:
         if re.fullmatch(r"(19|20)\d\d", str(filters["cohort"])):
@@ -248,7 +221,7 @@ async def search(request: Request) -> Response:
             return _login_redirect(request)
     errors += _mapped(failed, {"status": "status", "after": None})
     found = data.get("staffApplications") if data and not errors else None
-    return _private(
+    return no_store(
         page(
             request,
             "staff/search.html",
@@ -269,95 +242,132 @@ async def search(request: Request) -> Response:
 # --- one application -------------------------------------------------------------------
 
 
-def _groups(staff_application: dict[str, Any]) -> list[str]:
-    phones = [c for c in staff_application["application"]["contacts"] if c["kind"] == "phone"]
-    return [f"phone{n}" for n in range(1, len(phones) + 1)] + ["email", "preferences", "notifications"]
+@dataclass(frozen=True)
+class EditGroup:
+    """One group of an application's fields that staff correct together, in one form
+    saved by one mutation (besides the version and the reason, which every group has)."""
+
+    name: str
+    operation: str  # the mutation that saves it
+    ids: Mapping[str, str]  # the services' field names → the form's inputs, for errors
+    current: Callable[[dict[str, Any]], dict[str, Any]]  # the stored values, from the application
+    posted: Callable[[FormData, int], dict[str, Any]]  # what was typed (the department's number of choices)
+    variables: Callable[[dict[str, Any]], dict[str, Any]]  # the mutation's own variables, from the values
+    kindergartens: bool = False  # the form chooses among the department's kindergartens
+    phone_rank: int | None = None  # a group per phone: shown for each phone the application has
+
+    def error_ids(self) -> dict[str, str | None]:
+        return {**self.ids, "reason": f"{self.name}-reason"}
 
 
-def _current(group: str, staff_application: dict[str, Any]) -> dict[str, Any]:
-    """What a group's form shows before any change: the stored values."""
-    application = staff_application["application"]
-    contacts = application["contacts"]
-    phone = PHONE_GROUP.match(group)
-    if phone:
-        phones = [c["value"] for c in contacts if c["kind"] == "phone"]
-        rank = int(phone.group(1))
-        return {"phone": phones[rank - 1] if len(phones) >= rank else "", "reason": ""}
-    if group == "email":
-        return {"email": next((c["value"] for c in contacts if c["kind"] == "email"), ""), "reason": ""}
-    if group == "preferences":
-        chosen = [k["code"] for k in application["preferences"]]
-        size = max(application["department"]["maxPreferences"], len(chosen))
-        return {
-            "choices": chosen + [""] * (size - len(chosen)),
-            "any": application["anyKindergarten"] and not chosen,
-            "group_language": application["groupLanguage"] or "",
-            "desired_start": application["desiredStart"] or "",
-            "reason": "",
-        }
-    return {"channel": application["notifyChannel"], "language": application["notifyLanguage"], "reason": ""}
+def _phone_group(rank: int) -> EditGroup:
+    name = f"phone{rank}"
+
+    def current(application: dict[str, Any]) -> dict[str, Any]:
+        phones = [c["value"] for c in application["contacts"] if c["kind"] == "phone"]
+        return {"phone": phones[rank - 1] if len(phones) >= rank else ""}
+
+    return EditGroup(
+        name,
+        "StaffSetPhone",
+        {name: name, "phone": name},
+        current=current,
+        posted=lambda form, _size: {"phone": text(form, "phone", 40)},
+        variables=lambda values: {"rank": rank, "phone": values["phone"]},
+        phone_rank=rank,
+    )
 
 
-def _posted(group: str, form: FormData, size: int) -> dict[str, Any]:
-    """What the member of staff typed into a group's form."""
-    reason = _text(form, "reason", 500)
-    if PHONE_GROUP.match(group):
-        return {"phone": _text(form, "phone", 40), "reason": reason}
-    if group == "email":
-        return {"email": _text(form, "email", 254), "reason": reason}
-    if group == "preferences":
-        count = max(size, sum(1 for key in form if re.fullmatch(r"choice\d", key)))
-        return {
-            "choices": [_text(form, f"choice{i}", 40) for i in range(1, min(count, 9) + 1)],
-            "any": form.get("any") == "1",
-            "group_language": _text(form, "group_language", 10),
-            "desired_start": _text(form, "desired_start", 20),
-            "reason": reason,
-        }
-    return {"channel": _text(form, "channel", 10), "language": _text(form, "language", 10), "reason": reason}
+def _current_preferences(application: dict[str, Any]) -> dict[str, Any]:
+    chosen = [k["code"] for k in application["preferences"]]
+    size = max(application["department"]["maxPreferences"], len(chosen))
+    return {
+        "choices": chosen + [""] * (size - len(chosen)),
+        "any": application["anyKindergarten"] and not chosen,
+        "group_language": application["groupLanguage"] or "",
+        "desired_start": application["desiredStart"] or "",
+    }
 
 
-async def _save(request: Request, group: str, number: str, version: int, values: dict[str, Any]) -> dict[str, Any]:
-    common = {"registrationNumber": number, "version": version, "reason": values["reason"]}
-    phone = PHONE_GROUP.match(group)
-    if phone:
-        name, variables = "StaffSetPhone", {**common, "rank": int(phone.group(1)), "phone": values["phone"]}
-    elif group == "email":
-        name, variables = "StaffSetEmail", {**common, "email": values["email"]}
-    elif group == "preferences":
-        name, variables = (
+def _posted_preferences(form: FormData, size: int) -> dict[str, Any]:
+    count = max(size, sum(1 for key in form if re.fullmatch(r"choice\d", key)))
+    return {
+        "choices": [text(form, f"choice{i}", 40) for i in range(1, min(count, 9) + 1)],
+        "any": form.get("any") == "1",
+        "group_language": text(form, "group_language", 10),
+        "desired_start": text(form, "desired_start", 20),
+    }
+
+
+# The editable groups by name: phone1…phone9, the email, the preferences, the messages.
+GROUPS: dict[str, EditGroup] = {
+    group.name: group
+    for group in (
+        *(_phone_group(rank) for rank in range(1, 10)),
+        EditGroup(
+            "email",
+            "StaffSetEmail",
+            {"email": "email"},
+            current=lambda a: {"email": next((c["value"] for c in a["contacts"] if c["kind"] == "email"), "")},
+            posted=lambda form, _size: {"email": text(form, "email", 254)},
+            variables=lambda values: {"email": values["email"]},
+        ),
+        EditGroup(
+            "preferences",
             "StaffSetPreferences",
-            {
-                **common,
+            {name: name for name in ("kindergartens", "group_language", "desired_start")},
+            current=_current_preferences,
+            posted=_posted_preferences,
+            variables=lambda values: {
                 "kindergartenCodes": [c for c in values["choices"] if c],
                 "anyKindergarten": values["any"],
                 "groupLanguage": values["group_language"],
                 "desiredStart": values["desired_start"],
             },
-        )
-    else:
-        name, variables = (
+            kindergartens=True,
+        ),
+        EditGroup(
+            "notifications",
             "StaffSetNotifications",
-            {**common, "channel": values["channel"], "language": values["language"]},
-        )
-    data = await graphql.run(request, OPS, name, variables)
-    return data[name[0].lower() + name[1:]]
+            {name: name for name in ("channel", "notify_language")},
+            current=lambda a: {"channel": a["notifyChannel"], "language": a["notifyLanguage"]},
+            posted=lambda form, _size: {"channel": text(form, "channel", 10), "language": text(form, "language", 10)},
+            variables=lambda values: {"channel": values["channel"], "language": values["language"]},
+        ),
+    )
+}
 
 
-def _group_ids(group: str) -> dict[str, str | None]:
-    if PHONE_GROUP.match(group):
-        ids: dict[str, str | None] = {group: group, "phone": group}
-    else:
-        ids = {name: name for name in GROUP_FIELDS[group]}
-    ids["reason"] = f"{group}-reason"
-    return ids
+def _groups(staff_application: dict[str, Any]) -> list[str]:
+    """The names of an application's groups, in the order of its page: a group per phone
+    (even past the ninth, shown but not editable here), then the others."""
+    phones = [c for c in staff_application["application"]["contacts"] if c["kind"] == "phone"]
+    others = [group.name for group in GROUPS.values() if group.phone_rank is None]
+    return [f"phone{n}" for n in range(1, len(phones) + 1)] + others
 
 
-async def _kindergartens(request: Request, group: str, staff_application: dict[str, Any]) -> list[dict[str, Any]]:
-    if group != "preferences":
+def _current(group: EditGroup, staff_application: dict[str, Any]) -> dict[str, Any]:
+    """What a group's form shows before any change: the stored values."""
+    return {**group.current(staff_application["application"]), "reason": ""}
+
+
+def _posted(group: EditGroup, form: FormData, size: int) -> dict[str, Any]:
+    """What the member of staff typed into a group's form."""
+    return {**group.posted(form, size), "reason": text(form, "reason", 500)}
+
+
+async def _save(
+    request: Request, group: EditGroup, number: str, version: int, values: dict[str, Any]
+) -> dict[str, Any]:
+    variables = {"registrationNumber": number, "version": version, "reason": values["reason"]}
+    return await mutate(request, OPS, group.operation, {**variables, **group.variables(values)})
+
+
+async def _kindergartens(request: Request, group: EditGroup, staff_application: dict[str, Any]) -> list[dict[str, Any]]:
+    if not group.kindergartens:
         return []
     code = staff_application["application"]["department"]["code"]
-    return (await graphql.run(request, OPS, "Kindergartens", {"departmentCode": code}))["kindergartens"]
+    return list((await graphql.run(request, OPS, "Kindergartens", {"departmentCode": code}))["kindergartens"])
 
 
 async def _application_data(request: Request, number: str) -> dict[str, Any]:
@@ -365,39 +375,18 @@ async def _application_data(request: Request, number: str) -> dict[str, Any]:
 
 
 def _application_page(
-    request: Request,
-    data: dict[str, Any],
-    staff_application: dict[str, Any],
-    *,
-    status_code: int = 200,
-    errors: list | None = None,
-    refill: dict[str, str] | None = None,
-    done: str = "",
-    changed: str = "",
+    request: Request, data: dict[str, Any], staff_application: dict[str, Any], *, status_code: int = 200, **shown: Any
 ) -> Response:
-    return _private(
-        page(
-            request,
-            "staff/application.html",
-            status_code=status_code,
-            **_application_context(
-                data,
-                staff_application,
-                errors=errors,
-                refill=refill,
-                done=done,
-                changed=changed,
-            ),
-        ),
-        varies=True,
-    )
+    """The application's page; `shown` as `_application_context` takes it."""
+    context = _application_context(data, staff_application, **shown)
+    return no_store(page(request, "staff/application.html", status_code=status_code, **context), varies=True)
 
 
 def _application_context(
     data: dict[str, Any],
     staff_application: dict[str, Any],
     *,
-    errors: list | None = None,
+    errors: list[dict[str, Any]] | None = None,
     refill: dict[str, str] | None = None,
     done: str = "",
     changed: str = "",
@@ -409,7 +398,7 @@ def _application_context(
         "a": application,
         "base": _base(application["registrationNumber"] or ""),
         "groups": _groups(staff_application),
-        "document_categories": [c for c in data["benefitCategories"] if c["evidence"] == "document"],
+        "document_categories": [c for c in data["benefitCategories"] if c["evidence"] == Evidence.DOCUMENT],
         "errors": errors or [],
         "refill": refill or {},
         "done": done,
@@ -439,10 +428,12 @@ async def application(request: Request) -> Response:
 def _group_fragment(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     response = block(request, "staff/group.html", name, **context)
     response.status_code = status_code
-    return _private(response, varies=True)
+    return no_store(response, varies=True)
 
 
-async def _group_of(request: Request, number: str, group: str) -> tuple[dict, dict, Response | None]:
+async def _group_of(
+    request: Request, number: str, group: str
+) -> tuple[dict[str, Any], dict[str, Any], Response | None]:
     """The application and one of its editable groups, or the response that refuses it."""
     data = await _application_data(request, number)
     if not _is_staff(data["viewer"]):
@@ -455,11 +446,14 @@ async def _group_of(request: Request, number: str, group: str) -> tuple[dict, di
 
 async def edit(request: Request) -> Response:
     """One group's form: in place with htmx, a page of its own without JavaScript."""
-    number, group = request.path_params["number"], request.path_params["group"]
+    number, name = request.path_params["number"], request.path_params["group"]
+    group = GROUPS.get(name)
     if request.method == "GET":
-        data, found, refused = await _group_of(request, number, group)
+        data, found, refused = await _group_of(request, number, name)
         if refused:
             return refused
+        if group is None:  # an application's tenth phone or later: not editable here
+            return _not_found(request, data["viewer"])
         if not found["canEdit"]:
             return _forbidden(request, data["viewer"])
         return await _edit_form(request, data, found, group, _current(group, found), [], found["version"])
@@ -467,12 +461,12 @@ async def edit(request: Request) -> Response:
     viewer = await _viewer(request)
     if viewer is None:
         return _login_redirect(request)
-    if not (PHONE_GROUP.match(group) or group in GROUP_FIELDS):
+    if group is None:
         return _not_found(request, viewer)
-    form = await _form(request)
+    form = await read_form(request)
     if form is None:
         return csrf_failed(request)
-    version = _int(_text(form, "version", 12))
+    version = _int(text(form, "version", 12))
     values = _posted(group, form, 0)
     payload = await _save(request, group, number, version, values)
     errors = payload["errors"]
@@ -485,12 +479,12 @@ async def edit(request: Request) -> Response:
                 request,
                 "staff/application.html",
                 "content",
-                **_application_context(data, data["staffApplication"], changed=group),
+                **_application_context(data, data["staffApplication"], changed=name),
             )
             response.headers["HX-Retarget"] = "#staff-content"
             response.headers["HX-Reswap"] = "innerHTML"
-            return _private(response, varies=True)
-        return _redirect(f"{_base(number)}?changed={group}#group-{group}")
+            return no_store(response, varies=True)
+        return redirect(f"{_base(number)}?changed={name}#group-{name}")
     found = payload["application"]
     if found is None:
         return _not_found(request, viewer)
@@ -501,20 +495,20 @@ async def edit(request: Request) -> Response:
         values, version = _current(group, found), found["version"]
     else:
         # Keep the version the form was made on: a save after fixing the mistake must
-        # still notice a change made meanwhile.
-        size = found["application"]["department"]["maxPreferences"]
-        values = _posted(group, form, size) if group == "preferences" else values
+        # still notice a change made meanwhile. The form again, with as many choices as
+        # the department allows.
+        values = _posted(group, form, found["application"]["department"]["maxPreferences"])
     data = {"viewer": viewer}
-    return await _edit_form(request, data, found, group, values, _mapped(errors, _group_ids(group)), version, status)
+    return await _edit_form(request, data, found, group, values, _mapped(errors, group.error_ids()), version, status)
 
 
 async def _edit_form(
     request: Request,
     data: dict[str, Any],
     found: dict[str, Any],
-    group: str,
+    group: EditGroup,
     values: dict[str, Any],
-    errors: list,
+    errors: list[dict[str, Any]],
     version: int,
     status_code: int = 200,
 ) -> Response:
@@ -522,7 +516,7 @@ async def _edit_form(
         "viewer": data["viewer"],
         "s": found,
         "a": found["application"],
-        "group": group,
+        "group": group.name,
         "values": values,
         "errors": errors,
         "version": version,
@@ -531,7 +525,7 @@ async def _edit_form(
     }
     if _partial(request):
         return _group_fragment(request, "form", status_code, **context)
-    return _private(page(request, "staff/edit.html", status_code=status_code, **context), varies=True)
+    return no_store(page(request, "staff/edit.html", status_code=status_code, **context), varies=True)
 
 
 async def view_group(request: Request) -> Response:
@@ -539,7 +533,7 @@ async def view_group(request: Request) -> Response:
     the page itself."""
     number, group = request.path_params["number"], request.path_params["group"]
     if not _partial(request):
-        return _private(_redirect(f"{_base(number)}#group-{group}"), varies=True)
+        return no_store(redirect(f"{_base(number)}#group-{group}"), varies=True)
     data, found, refused = await _group_of(request, number, group)
     if refused:
         return refused
@@ -563,7 +557,7 @@ async def _act(
     operation: str,
     variables: dict[str, Any],
     done: str,
-    ids: dict[str, str | None],
+    ids: Mapping[str, str | None],
     refill: dict[str, str],
     *,
     back: str = "application",
@@ -571,16 +565,15 @@ async def _act(
 ) -> Response:
     number = request.path_params["number"]
     try:
-        data = await graphql.run(request, OPS, operation, variables)
+        payload = await mutate(request, OPS, operation, variables)
     finally:
         if form is not None:
             await form.close()
-    payload = data[operation[0].lower() + operation[1:]]
     errors = payload["errors"]
     if not errors:
         if back == "verification":
-            return _redirect("/staff/verification?done=1")
-        return _redirect(f"{_base(number)}?done={done}")
+            return redirect("/staff/verification?done=1")
+        return redirect(f"{_base(number)}?done={done}")
     status = _status_for(errors)
     if back == "verification":
         return await verification(request, errors=_mapped(errors, ids), status_code=status, refill=refill)
@@ -609,8 +602,8 @@ def _action(handler: _Action) -> Callable[[Request], Awaitable[Response]]:
         assert form is not None
         common = {
             "registrationNumber": request.path_params["number"],
-            "version": _int(_text(form, "version", 12)),
-            "reason": _text(form, "reason", 500),
+            "version": _int(text(form, "version", 12)),
+            "reason": text(form, "reason", 500),
         }
         return await handler(request, form, common)
 
@@ -623,7 +616,7 @@ def _claim(request: Request) -> int:
 
 @_action
 async def transition(request: Request, form: FormData, common: dict[str, Any]) -> Response:
-    move = _text(form, "transition", 20)
+    move = text(form, "transition", 20)
     field = f"transition-{move}-reason"
     variables = {**common, "transition": move}
     return await _act(request, "StaffTransition", variables, "transition", {"reason": field}, {field: common["reason"]})
@@ -652,10 +645,8 @@ async def withdraw(request: Request, form: FormData, common: dict[str, Any]) -> 
 
 @_action
 async def add_benefit(request: Request, form: FormData, common: dict[str, Any]) -> Response:
-    upload = form.get("document")
-    document = upload if isinstance(upload, UploadFile) and upload.filename else None
-    category = _text(form, "category", 40)
-    variables = {**common, "categoryCode": category, "document": document}
+    category = text(form, "category", 40)
+    variables = {**common, "categoryCode": category, "document": upload(form, "document")}
     ids = {"reason": "add-reason", "category": "add-category", "document": "add-document"}
     return await _act(
         request,
@@ -674,17 +665,17 @@ async def add_benefit(request: Request, form: FormData, common: dict[str, Any]) 
 async def verification(
     request: Request,
     *,
-    errors: list | None = None,
+    errors: list[dict[str, Any]] | None = None,
     status_code: int = 200,
     refill: dict[str, str] | None = None,
 ) -> Response:
     viewer = await _viewer(request)
     if viewer is None:
         return _login_redirect(request)
-    if viewer["role"] not in ("verifier", "admin"):
+    if not roles.allowed(viewer["role"], "benefit.decide"):
         return _forbidden(request, viewer)
     data = await graphql.run(request, OPS, "VerificationQueue")
-    return _private(
+    return no_store(
         page(
             request,
             "staff/verification.html",
@@ -700,7 +691,7 @@ async def verification(
 
 async def document(request: Request) -> Response:
     """A benefit document, to staff of its department only (404 to anyone else)."""
-    principal = await graphql.session_principal(request.scope.get("session"))
+    principal = await session_principal(session_of(request.scope))
     if principal.kind != "staff":
         return _login_redirect(request)
     found = await backoffice.document_for(principal, str(request.path_params["document_id"]))

@@ -8,6 +8,7 @@ from typing import TypeVar
 import strawberry
 from strawberry.types import Info
 
+from schema.context import Context
 from schema.types import Application, FieldError, application_of
 from server.errors import DomainError, ValidationErrors
 from server.models import Application as ApplicationModel
@@ -30,7 +31,7 @@ def field_errors(exc: DomainError | ValidationErrors, language: str) -> list[Fie
 
 
 async def run(
-    info: Info,
+    info: Info[Context, None],
     action: Callable[[], Awaitable[ApplicationModel]],
     *,
     challenge: Callable[[], str | None] = lambda: None,
@@ -42,19 +43,16 @@ async def run(
     return ApplicationPayload(application=await application_of(model, info), challenge_id=challenge())
 
 
-def remember_draft(info: Info, model: ApplicationModel) -> None:
+def remember_draft(info: Info[Context, None], model: ApplicationModel) -> None:
     session = info.context.session
     if session is not None:
-        session["draft"] = str(model.public_id)
+        session.start_draft(str(model.public_id))
 
 
-def remember_submitted(info: Info, model: ApplicationModel) -> None:
+def remember_submitted(info: Info[Context, None], model: ApplicationModel) -> None:
     session = info.context.session
     if session is not None:
-        submitted = list(session.get("apps", []))
-        if model.id not in submitted:
-            submitted.append(model.id)
-        session["apps"] = submitted[-10:]
+        session.remember_submitted(model.id)
 
 
 def claim_number(value: object) -> int:

@@ -1,6 +1,7 @@
 import strawberry
 from strawberry.types import Info
 
+from schema.context import Context
 from schema.mutations._common import field_errors
 from schema.types import Application, FieldError, application_of
 from server.errors import DomainError
@@ -14,7 +15,7 @@ class CabinetPayload:
     errors: list[FieldError] = strawberry.field(default_factory=list)
 
 
-async def cabinet_confirm_login(info: Info, challenge_id: str, code: str) -> CabinetPayload:
+async def cabinet_confirm_login(info: Info[Context, None], challenge_id: str, code: str) -> CabinetPayload:
     """The parent's cabinet, step 2: the code from the SMS. Opens the applicant's
     applications in this web session."""
     try:
@@ -23,8 +24,6 @@ async def cabinet_confirm_login(info: Info, challenge_id: str, code: str) -> Cab
         return CabinetPayload(errors=field_errors(exc, info.context.language))
     session = info.context.session
     if session is not None:
-        session.pop("staff")
-        session.pop("csrf")  # a new form token for the logged-in session
-        session["cabinet"] = ids
+        session.sign_parent_in(ids)
     models = await ApplicationModel.filter(id__in=ids).order_by("id")
     return CabinetPayload(applications=[await application_of(m, info) for m in models])

@@ -1,11 +1,12 @@
 from strawberry.types import Info
 
+from schema.context import Context
 
-async def sign_out(info: Info) -> bool:
+
+async def sign_out(info: Info[Context, None]) -> bool:
     """Ends the staff member's or the parent's log-in in this web session."""
     session = info.context.session
     if session is None:
         return False
-    for key in ("staff", "cabinet", "csrf"):
-        session.pop(key)
+    session.sign_out()
     return True

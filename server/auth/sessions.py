@@ -2,12 +2,30 @@
 
 The cookie holds no personal data: the draft's random public id, the ids of applications
 submitted in this session, the CSRF token, the language and two timestamps.
+
+What a session holds is read and changed only through the named operations of `Session`
+(a later issue keeps sessions on the server: then only this module changes). Its keys:
+
+    _c, _t          when the session was created and last used (seconds): the timeouts
+    csrf            the form token
+    lang            the language the reader chose
+    draft           the public id of the application being filled in
+    apps            the ids of the applications submitted in this session (the last ten)
+    ch1, ch2        the journey's one-time password challenges for the first and second phone
+    idem            the idempotency key of the summary's confirm form
+    cabinet         the ids of the applications of the parent logged in to the cabinet
+    cabinet_ch      the cabinet's log-in challenge, between the two log-in steps
+    cabinet_to      where its code went, masked (+7701*****00)
+    cabinet_phone   {rn, ch, to}: a phone added in the cabinet, waiting for its code
+    staff           {id, at, seen}: the member of staff logged in, when, when last seen
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -16,10 +34,35 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "kezek_session"
+MAX_SUBMITTED = 10  # applications of this session a parent can still see without logging in
+_JOURNEY = ("draft", "ch1", "ch2", "idem")  # the application being filled in
+_CABINET_CODES = ("cabinet_ch", "cabinet_to", "cabinet_phone")
 
 
-class Session(dict):
-    """A dict that knows whether it was changed."""
+@dataclass(frozen=True)
+class StaffLogin:
+    """A member of staff's log-in in this session: who, since when, last seen when."""
+
+    account_id: int
+    since: int
+    seen: int
+
+    def fresh(self, now: int, *, max_seconds: int, idle_seconds: int) -> bool:
+        return now - self.since <= max_seconds and now - self.seen <= idle_seconds
+
+
+@dataclass(frozen=True)
+class PendingPhone:
+    """A phone added in the cabinet, waiting for its code."""
+
+    registration_number: str
+    challenge_id: str
+    to: str  # where the code went, masked
+
+
+class Session(dict[str, Any]):
+    """A dict that knows whether it was changed, with the named operations that are the
+    only way to read or change what it holds."""
 
     def __init__(self, data: dict[str, Any] | None = None) -> None:
         super().__init__(data or {})
@@ -29,7 +72,7 @@ class Session(dict):
         super().__setitem__(key, value)
         self.modified = True
 
-    def pop(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def pop(self, key: str, default: Any = None) -> Any:
         self.modified = True
         return super().pop(key, default)
 
@@ -37,13 +80,168 @@ class Session(dict):
         super().clear()
         self.modified = True
 
+    def _text(self, key: str) -> str | None:
+        value = self.get(key)
+        return str(value) if value else None
+
+    def _ids(self, key: str) -> frozenset[int]:
+        return frozenset(int(i) for i in self.get(key, []))
+
+    # -- the form token and the language ------------------------------------------------
+
     @property
     def csrf_token(self) -> str:
-        token = self.get("csrf")
+        """The form token, made when first asked for."""
+        token = self._text("csrf")
         if not token:
             token = secrets.token_urlsafe(24)
             self["csrf"] = token
         return token
+
+    def csrf_matches(self, token: object) -> bool:
+        """Whether a form carried this session's token (never true before one was made)."""
+        expected = self.get("csrf")
+        return (
+            isinstance(expected, str)
+            and bool(expected)
+            and isinstance(token, str)
+            and hmac.compare_digest(expected, token)
+        )
+
+    @property
+    def language(self) -> str | None:
+        return self._text("lang")
+
+    def choose_language(self, code: str) -> None:
+        self["lang"] = code
+
+    # -- the application journey --------------------------------------------------------
+
+    @property
+    def draft_id(self) -> str | None:
+        """The public id of the application being filled in."""
+        return self._text("draft")
+
+    def start_draft(self, public_id: str) -> None:
+        self["draft"] = public_id
+
+    def leave_draft(self) -> None:
+        """Leaves the application (submitted) behind to start another."""
+        for key in _JOURNEY:
+            self.pop(key)
+
+    def await_phone_code(self, rank: int, challenge_id: str) -> None:
+        """The one-time password challenge sent to the journey's phone of this rank."""
+        self[f"ch{rank}"] = challenge_id
+
+    def phone_challenge(self, rank: int) -> str:
+        return self._text(f"ch{rank}") or ""
+
+    def phone_confirmed(self, rank: int) -> None:
+        self.pop(f"ch{rank}")
+
+    def idempotency_key(self) -> str:
+        """The key the summary's confirm form carries, made when first asked for."""
+        if not self.get("idem"):
+            self["idem"] = secrets.token_urlsafe(16)
+        return str(self["idem"])
+
+    def remember_submitted(self, application_id: int) -> None:
+        submitted = list(self.get("apps", []))
+        if application_id not in submitted:
+            submitted.append(application_id)
+        self["apps"] = submitted[-MAX_SUBMITTED:]
+
+    @property
+    def submitted_ids(self) -> frozenset[int]:
+        return self._ids("apps")
+
+    # -- the parent's cabinet -----------------------------------------------------------
+
+    def await_login_code(self, challenge_id: str, to: str) -> None:
+        """Between the cabinet's two log-in steps: the challenge and where its code went."""
+        self["cabinet_ch"] = challenge_id
+        self["cabinet_to"] = to
+
+    @property
+    def login_challenge(self) -> str | None:
+        return self._text("cabinet_ch")
+
+    @property
+    def login_code_to(self) -> str:
+        return self._text("cabinet_to") or ""
+
+    def login_code_used(self) -> None:
+        self.pop("cabinet_ch")
+        self.pop("cabinet_to")
+
+    def sign_parent_in(self, application_ids: list[int]) -> None:
+        """Opens the applicant's applications; no member of staff, a new form token."""
+        self.pop("staff")
+        self.pop("csrf")
+        self["cabinet"] = application_ids
+
+    @property
+    def parent_signed_in(self) -> bool:
+        return bool(self.get("cabinet"))
+
+    @property
+    def cabinet_ids(self) -> frozenset[int]:
+        """The applications of the parent logged in to the cabinet."""
+        return self._ids("cabinet")
+
+    def await_new_phone_code(self, registration_number: str, challenge_id: str, to: str) -> None:
+        self["cabinet_phone"] = {"rn": registration_number, "ch": challenge_id, "to": to}
+
+    def pending_phone(self, registration_number: str) -> PendingPhone | None:
+        """The phone added to this application waiting for its code, if any."""
+        pending = self.get("cabinet_phone")
+        if not isinstance(pending, dict) or pending.get("rn") != registration_number:
+            return None
+        return PendingPhone(registration_number, str(pending.get("ch", "")), pending.get("to", ""))
+
+    def new_phone_confirmed(self) -> None:
+        self.pop("cabinet_phone")
+
+    def forget_cabinet_codes(self) -> None:
+        """Logging out of the cabinet: no challenge is left waiting for its code."""
+        for key in _CABINET_CODES:
+            self.pop(key)
+
+    # -- staff --------------------------------------------------------------------------
+
+    def sign_staff_in(self, account_id: int, now: int) -> None:
+        """A new session: nothing of a parent's, a new form token."""
+        for key in ("draft", "apps", "cabinet", "ch1", "ch2", "idem", "csrf"):
+            self.pop(key)
+        self["staff"] = {"id": account_id, "at": now, "seen": now}
+
+    @property
+    def staff_login(self) -> StaffLogin | None:
+        staff = self.get("staff")
+        if not isinstance(staff, dict):
+            return None
+        return StaffLogin(int(staff.get("id", 0)), int(staff.get("at", 0)), int(staff.get("seen", 0)))
+
+    def staff_seen(self, now: int) -> None:
+        self["staff"] = {**self["staff"], "seen": now}
+
+    def end_staff_login(self) -> None:
+        """The staff log-in timed out or its account was closed."""
+        self.pop("staff")
+
+    # -- signing out --------------------------------------------------------------------
+
+    def sign_out(self) -> None:
+        """Ends the staff member's or the parent's log-in; a new form token."""
+        for key in ("staff", "cabinet", "csrf"):
+            self.pop(key)
+
+
+def session_of(scope: Scope) -> Session | None:
+    """The request's session (none outside the session middleware)."""
+    session = scope.get("session")
+    return session if isinstance(session, Session) else None
 
 
 class SessionMiddleware:
@@ -115,4 +313,4 @@ def dumps_for_test(secret_key: str, data: dict[str, Any]) -> str:
     return URLSafeSerializer(secret_key, salt="kezek.session").dumps(data)
 
 
-__all__ = ["COOKIE", "Session", "SessionMiddleware", "dumps_for_test"]
+__all__ = ["COOKIE", "PendingPhone", "Session", "SessionMiddleware", "StaffLogin", "dumps_for_test", "session_of"]
