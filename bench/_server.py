@@ -27,17 +27,16 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from server.supervisor import ChildExited, HttpCheck, NotReady, Supervisor  # noqa: E402 - after the path is set
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 REGISTRY_TOKEN = "bench-registry-token"
@@ -187,7 +186,9 @@ class KezekServer:
         self.created_database: str | None = None
         self.registry: FakeRegistry | None = None
         self.embedded_redis: Any = None
-        self.processes: dict[str, subprocess.Popen] = {}
+        # The web server and the worker, each in a session of its own (SIGKILL reaches
+        # uvicorn's worker processes too); SIGTERM, 15 s, then SIGKILL.
+        self.supervisor = Supervisor(cwd=ROOT, new_session=True, stop_timeout=15.0, kill_timeout=5.0, notify=self.say)
         self.env: dict[str, str] = {}
         self._redis_keys_before: set[bytes] | None = None
 
@@ -312,6 +313,7 @@ class KezekServer:
             )
         env.update(self.extra_env)
         self.env = env
+        self.supervisor.env = env
 
         self.say("migrate")
         self.cli("migrate")
@@ -329,60 +331,40 @@ class KezekServer:
     def start_process(self, name: str, **env: str) -> None:
         """Starts `kezek web` or `kezek worker` (with extra settings) and waits until it
         answers; one of each at a time."""
-        if name in self.processes:
+        if name in self.supervisor:
             raise BenchError(f"the {name} process is already running")
         self._spawn(name, name, env)
         self._wait_ready([name])
         self.say(f"{name} started" + (f" ({', '.join(f'{k}={v}' for k, v in env.items())})" if env else ""))
 
     def stop_process(self, name: str) -> None:
-        process = self.processes.pop(name, None)
-        if process is not None:
-            self._terminate(name, process)
+        self.supervisor.stop(name)
 
     def _spawn(self, name: str, command: str, env: dict[str, str] | None = None) -> None:
-        log = open(self.log_path(name), "ab")  # noqa: SIM115 - held open for the life of the process
-        self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", command],
-            cwd=ROOT,
-            env={**self.env, **(env or {})},
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        self.supervisor.start(
+            name, [sys.executable, "-m", "server.cli", command], env=env, log=self.log_path(name), append=True
         )
-        log.close()
-
-    def _terminate(self, name: str, process: subprocess.Popen) -> None:
-        """SIGTERM, then SIGKILL to its process group (uvicorn's worker processes too)."""
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.say(f"{name} did not stop in 15 s: killing it")
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=5)
-
-    def _check_alive(self) -> None:
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise BenchError(f"the {name} process exited with {process.returncode}:\n{self.log_tail(name)}")
 
     def _wait_ready(self, names: list[str], timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        web_ok = "web" not in names
-        while time.monotonic() < deadline:
-            self._check_alive()
-            if not web_ok:
-                with contextlib.suppress(httpx.HTTPError):
-                    web_ok = httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200
-            if web_ok and ("worker" not in names or asyncio.run(self._worker_alive())):
-                return
-            time.sleep(0.2)
-        raise BenchError(
-            f"Kezek did not become ready in {timeout:.0f} s\n{self.log_tail('web')}\n{self.log_tail('worker')}"
-        )
+        web = HttpCheck(f"{self.base_url}/healthz") if "web" in names else None
+        web_ok = web is None
+
+        def ready() -> bool:
+            nonlocal web_ok
+            web_ok = web_ok or bool(web and web())
+            return web_ok and ("worker" not in names or asyncio.run(self._worker_alive()))
+
+        try:
+            self.supervisor.wait_until(ready, timeout=timeout, interval=0.2)
+        except ChildExited as exc:
+            child = exc.child
+            raise BenchError(
+                f"the {child.name} process exited with {child.returncode}:\n{self.log_tail(child.name)}"
+            ) from None
+        except NotReady:
+            raise BenchError(
+                f"Kezek did not become ready in {timeout:.0f} s\n{self.log_tail('web')}\n{self.log_tail('worker')}"
+            ) from None
 
     async def _redis(self):
         from redis.asyncio import Redis
@@ -444,12 +426,7 @@ class KezekServer:
             await connection.close()
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for name, process in self.processes.items():
-            self._terminate(name, process)
-        self.processes.clear()
+        self.supervisor.stop_all()
         if self.registry is not None:
             self.registry.stop()
             self.registry = None

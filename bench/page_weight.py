@@ -1,4 +1,4 @@
-"""Page weight (PRODUCT.md: first page of the form ≤ 40 KB over the wire including htmx and
+"""Page weight (the product's target: first page of the form ≤ 40 KB over the wire including htmx and
 CSS; every later page ≤ 8 KB).
 
 Walks the parent's journey for real, as a browser with JavaScript off would (plain form

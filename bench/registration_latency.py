@@ -1,4 +1,4 @@
-"""Registration latency (PRODUCT.md R10: registered within 5 s, p99, of confirmation).
+"""Registration latency (product rule R10: registered within 5 s, p99, of confirmation).
 
 Starts a real Kezek (migrate, seed, web server, arq worker) against a fresh database, a
 fake state registry with generated families, submits N applications over GraphQL

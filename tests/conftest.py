@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
-import os
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,11 +18,9 @@ from server.config import Settings, load_settings
 from server.db import close_db, init_db, migrate
 from server.gateways import build_gateways
 from server.redis import connect
-from tests.helpers import pg_admin, pg_url_with_database
+from tests.helpers.backends import PG_URL, REDIS_URL, pg_admin, pg_url_with_database
 
 AUDIT_GUARD = importlib.import_module("server.migrations.0003_staff_backoffice").AUDIT_GUARD
-PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
 
 
 @pytest.fixture(scope="session")
@@ -102,7 +98,7 @@ async def _empty_tables(postgres: bool) -> None:
 
 @pytest.fixture
 async def settings(base_settings: Settings, tmp_path: Path) -> Settings:
-    return replace(base_settings, upload_dir=tmp_path / "uploads")
+    return base_settings.model_copy(update={"upload_dir": tmp_path / "uploads"})
 
 
 @pytest.fixture

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import pg_admin, pg_url_with_database
+from server.supervisor import Supervisor
+from tests.helpers.backends import PG_URL, REDIS_URL, pg_admin, pg_url_with_database
+from tests.helpers.browser import ROOT, STATUS_WAIT
+from tests.helpers.local_servers import free_port
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -35,9 +33,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PG_URL = os.environ.get("KEZEK_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("KEZEK_TEST_REDIS_URL", "")
-STATUS_WAIT = 2  # seconds the server holds the no-JavaScript "registering…" page
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -55,8 +50,8 @@ class Server:
     base_url: str
     var_dir: Path
     logs: list[Path]
-    web: subprocess.Popen
-    worker: subprocess.Popen
+    web: subprocess.Popen[bytes]
+    worker: subprocess.Popen[bytes]
     env: dict[str, str] = field(default_factory=dict)  # the processes' environment: same database, same Redis
 
     def url(self, path: str) -> str:
@@ -74,12 +69,6 @@ class Server:
         return "\n".join(out)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     done = subprocess.run(
         [sys.executable, "-m", "server.cli", *args],
@@ -94,43 +83,10 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
     return done.stdout
 
 
-def _wait_healthy(url: str, processes: list[subprocess.Popen], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    last = ""
-    while time.monotonic() < deadline:
-        for process in processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-                last = str(response.status)
-        except urllib.error.HTTPError as exc:
-            last = str(exc.code)
-            exc.close()
-        except OSError as exc:
-            last = repr(exc)
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer 200 within {timeout} s (last: {last})")
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     var_dir = tmp_path_factory.mktemp("browser")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(
         {
@@ -148,8 +104,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         asyncio.run(pg_admin(PG_URL, f'CREATE DATABASE "{database}"'))
         env["DATABASE_URL"] = pg_url_with_database(PG_URL, database)
     embedded = None
-    processes: list[subprocess.Popen] = []
-    log_files = []
     try:
         if REDIS_URL:
             # Left-over job ids of an earlier run would swallow this run's jobs.
@@ -167,28 +121,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             embedded = _embedded.pop(str(redis_path))
         _cli(env, "migrate")
         _cli(env, "seed")
-        logs = []
-        for command in ("web", "worker"):
-            path = var_dir / f"{command}.log"
-            logs.append(path)
-            log = path.open("w")
-            log_files.append(log)
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "server.cli", command],
-                    env=env,
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_healthy(base_url + "/healthz", processes)
-        yield Server(base_url=base_url, var_dir=var_dir, logs=logs, web=processes[0], worker=processes[1], env=env)
+        # The web server and the worker, as `kezek run` starts them; leaving the block
+        # stops both (SIGTERM, 10 s, SIGKILL).
+        with Supervisor(env=env, cwd=ROOT, stop_timeout=10.0, kill_timeout=5.0) as children:
+            logs = [var_dir / "web.log", var_dir / "worker.log"]
+            web = children.start("web", [sys.executable, "-m", "server.cli", "web"], log=logs[0])
+            worker = children.start("worker", [sys.executable, "-m", "server.cli", "worker"], log=logs[1])
+            base_url = f"http://127.0.0.1:{port}"
+            children.wait_for_http(base_url + "/healthz", timeout=30.0)
+            yield Server(base_url=base_url, var_dir=var_dir, logs=logs, web=web.process, worker=worker.process, env=env)
     finally:
-        _stop(processes)
-        for log in log_files:
-            log.close()
         if embedded is not None:
             embedded._cleanup()  # shuts the redis-server down and removes its socket directory
             embedded.connection_pool.disconnect()

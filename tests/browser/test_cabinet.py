@@ -13,11 +13,11 @@ import pytest
 from playwright.sync_api import expect
 
 from server.demo_data import BY_KEY
-from tests.browser.test_journey import Parent, new_phone, switch_language
+from tests.helpers import PDF
+from tests.helpers.browser import Parent, new_phone, switch_language
 
 pytestmark = pytest.mark.browser
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 REGISTRATION_NUMBER = re.compile(r"^[A-Z]{3}-\d{4}-\d{6}$")
 QUEUE_NUMBER = re.compile(r"^\d+$")
 

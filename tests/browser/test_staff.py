@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
 from server.demo_data import BY_KEY
-from tests.browser.test_journey import check_axe, submit_and_wait
+from tests.helpers.browser import ROOT, check_axe, submit_and_wait
 
 pytestmark = pytest.mark.browser
 
@@ -216,10 +216,10 @@ from server.cli import _with_runtime
 async def main():
     from server.auth.principal import Principal
     from server.demo_data import BY_KEY
-    from server.services import applications, registration
+    from server.services import benefits, registration, submission
     parent, child, category, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
     who = Principal(kind="integrator", name="browser-test", scopes=frozenset({"applications:submit"}))
-    application = await applications.submit(who, applications.SubmitInput(
+    application = await submission.submit(who, submission.SubmitInput(
         department_code="AST", applicant_iin=BY_KEY[parent].iin, child_iin=BY_KEY[child].iin,
         phones=[f"+7701888{n:04d}", f"+7707888{n:04d}"], email=None, kindergarten_codes=["AST-KG04"],
         any_kindergarten=False, group_language="kk", desired_start=(date.today() + timedelta(days=90)).isoformat(),
@@ -228,7 +228,7 @@ async def main():
     await registration.register(application.id)
     await application.refresh_from_db()
     pdf = b"%PDF-1.4\\n1 0 obj<<>>endobj\\ntrailer<<>>\\n%%EOF\\n"
-    claim = await applications.store_claim(application, category, "certificate.pdf", pdf, "applicant:browser-test")
+    claim = await benefits.store_claim(application, category, "certificate.pdf", pdf, "applicant:browser-test")
     return f"{application.registration_number} {claim.id}"
 
 print(asyncio.run(_with_runtime(main)))
@@ -238,8 +238,6 @@ print(asyncio.run(_with_runtime(main)))
 def pending_claim(server, parent: str, child: str, category: str, n: int) -> tuple[str, str]:
     import subprocess
     import sys
-
-    from tests.browser.conftest import ROOT
 
     done = subprocess.run(
         [sys.executable, "-c", _PENDING_CLAIM, parent, child, category, str(n)],

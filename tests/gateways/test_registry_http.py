@@ -7,8 +7,7 @@ import pytest
 from server.domain import iin
 from server.gateways.base import GatewayError
 from server.gateways.registry import HttpRegistry
-
-from .conftest import Recorded, Reply
+from tests.helpers.local_servers import Recorded, Reply
 
 TOKEN = "s3cret-registry-token"
 MOTHER = "930412400013"

@@ -6,8 +6,7 @@ import pytest
 
 from server.gateways.base import GatewayError
 from server.gateways.sms import HttpSms
-
-from .conftest import Reply
+from tests.helpers.local_servers import Reply
 
 TOKEN = "s3cret-sms-token"
 TEXT = "Kezek: өтінім тіркелді, кезектегі нөмір 12. Заявка зарегистрирована."

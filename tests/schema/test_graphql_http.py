@@ -8,6 +8,7 @@ from schema import schema
 from server.auth import tokens
 from server.models import Application
 from tests.helpers import iin
+from tests.helpers.graphql import gql
 
 SUBMIT = """
 mutation($input: SubmitApplicationInput!, $key: String!) {
@@ -16,14 +17,6 @@ mutation($input: SubmitApplicationInput!, $key: String!) {
     errors { field code message }
   }
 }"""
-
-
-async def gql(client, query: str, variables: dict | None = None, token: str | None = None, **headers) -> dict:
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    r = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-    assert r.status_code == 200, r.text
-    return r.json()
 
 
 def submit_vars(lang: str = "ru") -> dict:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from server import runtime
 from server.auth import tokens
 from server.domain.states import Transition
 from server.models import Application, QueueEntry
-from server.services import applications
+from server.services import events
 from tests.helpers import drain_jobs, iin
-from tests.schema.test_graphql_http import gql
+from tests.helpers.graphql import gql
 
 POSITION = """
 query($c: String!) {
@@ -54,7 +52,7 @@ async def test_position_shows_who_stands_ahead_and_why_it_changed(client):
     me = await Application.get(child_iin=iin("adil"))
     first = await QueueEntry.filter(department_id=me.department_id, cohort=me.cohort, number=1).first()
     assert first is not None and first.application_id != me.id, "adil must not be first for this test"
-    await applications.move(first.application_id, Transition.WITHDRAW, "staff:test", "moved away")
+    await events.move(first.application_id, Transition.WITHDRAW, "staff:test", "moved away")
     await drain_jobs(runtime.get().redis)
 
     await client.get("/lang/ru")
@@ -80,7 +78,9 @@ async def test_a_child_in_no_queue_gets_an_empty_list(client):
 
 
 async def test_lookups_are_limited_per_ip_but_not_for_integrators(client, monkeypatch):
-    monkeypatch.setattr(runtime.get(), "settings", replace(runtime.get().settings, lookups_per_ip_per_minute=3))
+    monkeypatch.setattr(
+        runtime.get(), "settings", runtime.get().settings.model_copy(update={"lookups_per_ip_per_minute": 3})
+    )
     for _ in range(3):
         assert "errors" not in await gql(client, POSITION, {"c": iin("adil")})
     refused = await gql(client, POSITION, {"c": iin("adil")})

@@ -10,11 +10,10 @@ from server.auth import staff, tokens
 from server.domain import roles
 from server.domain.phones import display as phones_display
 from server.models import Application, AuditEntry, BenefitClaim, Contact, Department
-from server.services import applications
-from tests.helpers import iin
-from tests.schema.test_graphql_http import gql
+from server.services import benefits
+from tests.helpers import PDF, iin
+from tests.helpers.graphql import gql
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PASSWORD = "a long enough password"
 
 READ = "query($n: String!) { staffApplication(registrationNumber: $n) { version application { registrationNumber child { iin } } } }"
@@ -48,7 +47,7 @@ async def _target(code: str, child: str | None = None) -> dict:
     """A queued application of the department with a pending document claim."""
     query = Application.filter(department__code=code, state="queued")
     application = await (query.filter(child_iin=iin(child)) if child else query.order_by("id")).first()
-    claim = await applications.store_claim(application, "TEACHER_PARENT", "certificate.pdf", PDF, "applicant")
+    claim = await benefits.store_claim(application, "TEACHER_PARENT", "certificate.pdf", PDF, "applicant")
     return {"number": application.registration_number, "claim": str(claim.id), "id": application.id}
 
 

@@ -19,10 +19,10 @@ async def test_cookie_flags_and_tampering(client, settings):
 
 async def _draft_cookie(settings, created: float, touched: float) -> str:
     from server.auth.principal import ANONYMOUS
-    from server.services import applications
+    from server.services import journey
     from tests.helpers import PHONE1, iin
 
-    started = await applications.start(ANONYMOUS, "AST", iin("aigerim"), PHONE1, "10.0.0.1")
+    started = await journey.start(ANONYMOUS, "AST", iin("aigerim"), PHONE1, "10.0.0.1")
     return dumps_for_test(
         settings.secret_key, {"_c": int(created), "_t": int(touched), "draft": str(started.draft.public_id)}
     )

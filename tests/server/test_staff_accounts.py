@@ -14,7 +14,7 @@ from server.auth import staff
 from server.auth.sessions import COOKIE, dumps_for_test
 from server.errors import DomainError
 from server.models import StaffAccount
-from tests.schema.test_graphql_http import gql
+from tests.helpers.graphql import gql
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"

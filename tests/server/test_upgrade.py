@@ -12,8 +12,7 @@ from tortoise.migrations.api import migrate as tortoise_migrate
 
 from server.config import load_settings
 from server.db import close_db, init_db
-from tests.conftest import PG_URL
-from tests.helpers import pg_admin, pg_url_with_database
+from tests.helpers.backends import PG_URL, pg_admin, pg_url_with_database
 
 ROW = (
     "INSERT INTO application (public_id, department_id, state, step, applicant_iin, child_iin, cohort, "

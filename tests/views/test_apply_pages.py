@@ -10,9 +10,7 @@ import httpx
 from server import runtime
 from server.models import Application, Notification, QueueEntry
 from server.services import registration
-from tests.helpers import PHONE1, PHONE2, csrf_from, drain_jobs, iin, last_code
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+from tests.helpers import PDF, PHONE1, PHONE2, csrf_from, drain_jobs, iin, last_code
 
 
 async def post(client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None) -> httpx.Response:
@@ -188,14 +186,13 @@ async def test_healthz_and_dev_outbox(client):
 
 
 async def test_default_language_is_a_setting(demo, settings):
-    from dataclasses import replace
 
     import httpx
     from asgi_lifespan import LifespanManager
 
     from server.app import create_app
 
-    app = create_app(replace(settings, default_language="ru"), manage_runtime=False)
+    app = create_app(settings.model_copy(update={"default_language": "ru"}), manage_runtime=False)
     async with (
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c,
@@ -216,14 +213,13 @@ async def test_healthz_is_503_when_redis_is_down(client, monkeypatch):
 
 
 async def test_no_dev_outbox_in_production(demo, settings):
-    from dataclasses import replace
 
     import httpx
     from asgi_lifespan import LifespanManager
 
     from server.app import create_app
 
-    app = create_app(replace(settings, env="production"), manage_runtime=False)
+    app = create_app(settings.model_copy(update={"env": "production"}), manage_runtime=False)
     async with (
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as c,

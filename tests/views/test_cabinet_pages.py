@@ -15,11 +15,9 @@ from server import runtime
 from server.auth.sessions import COOKIE
 from server.demo_data import BY_KEY
 from server.models import Application, ApplicationEvent, BenefitClaim, Contact, Notification, QueueEntry
-from tests.helpers import csrf_from, drain_jobs, iin, last_code
+from tests.helpers import PDF, csrf_from, drain_jobs, iin, last_code
+from tests.helpers.cabinet import ASEL_PHONES, log_in, post
 
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-# Asel's application is the first one the demo seeds: its two confirmed phones.
-ASEL_PHONES = ("+77015550000", "+77075550001")
 NEW_PHONE = "+77017778899"
 BUDGET = 8 * 1024  # every later page at most 8 KB over the wire
 
@@ -39,22 +37,6 @@ async def parent(client: httpx.AsyncClient):
     people = [p.iin for p in BY_KEY.values()]
     leaked = [url for url in visited if any(i in url for i in people)]
     assert leaked == [], leaked
-
-
-async def post(
-    client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None, form_url: str = ""
-) -> httpx.Response:
-    """Opens the page with the form (as a person would) and sends it with its CSRF token."""
-    page = await client.get(form_url or url)
-    assert page.status_code == 200, (form_url or url, page.status_code, page.headers.get("location"))
-    return await client.post(url, data={"csrf_token": csrf_from(page.text), **data}, files=files)
-
-
-async def log_in(client: httpx.AsyncClient, who: str = "asel", phone: str = ASEL_PHONES[0]) -> None:
-    r = await post(client, "/cabinet/login", {"applicant_iin": iin(who), "phone": phone})
-    assert r.status_code == 303 and r.headers["location"] == "/cabinet/login/code"
-    r = await post(client, "/cabinet/login/code", {"code": await last_code(phone)})
-    assert r.status_code == 303 and r.headers["location"] == "/cabinet", r.text
 
 
 def session_of(client: httpx.AsyncClient) -> dict:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 from server import runtime
 from server.models import Application, BenefitClaim, Notification, QueueEntry
-from tests.helpers import csrf_from, drain_jobs, iin
-from tests.views.test_cabinet_pages import ASEL_PHONES, PDF, post
-from tests.views.test_cabinet_pages import log_in as parent_log_in
-from tests.views.test_staff_pages import PASSWORD, version_in
-from tests.views.test_staff_pages import log_in as staff_log_in
+from tests.helpers import PDF, csrf_from, drain_jobs, iin
+from tests.helpers.cabinet import ASEL_PHONES, post
+from tests.helpers.cabinet import log_in as parent_log_in
+from tests.helpers.staff import PASSWORD, version_in
+from tests.helpers.staff import log_in as staff_log_in
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from server import runtime
 from server.domain.states import Transition
 from server.models import Application, QueueEntry
-from server.services import applications
+from server.services import events
 from tests.helpers import csrf_from, drain_jobs, iin
 
 
@@ -20,7 +18,7 @@ async def look_up(client, child_iin: str):
 async def test_a_parent_reads_the_number_and_why_it_changed(client):
     me = await Application.get(child_iin=iin("adil"))
     first = await QueueEntry.get(department_id=me.department_id, cohort=me.cohort, number=1)
-    await applications.move(first.application_id, Transition.OFFER, "system", "a place in AST-KG01")
+    await events.move(first.application_id, Transition.OFFER, "system", "a place in AST-KG01")
     await drain_jobs(runtime.get().redis)
     number = (await QueueEntry.get(application_id=me.id)).number
 
@@ -44,7 +42,9 @@ async def test_an_unknown_child_and_a_bad_iin(client):
 
 
 async def test_the_page_is_rate_limited_per_ip(client, monkeypatch):
-    monkeypatch.setattr(runtime.get(), "settings", replace(runtime.get().settings, lookups_per_ip_per_minute=2))
+    monkeypatch.setattr(
+        runtime.get(), "settings", runtime.get().settings.model_copy(update={"lookups_per_ip_per_minute": 2})
+    )
     assert (await look_up(client, iin("adil"))).status_code == 200
     assert (await look_up(client, iin("adil"))).status_code == 200
     refused = await look_up(client, iin("adil"))

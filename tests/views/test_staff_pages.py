@@ -15,24 +15,15 @@ from server.auth.principal import Principal
 from server.demo_data import BY_KEY
 from server.domain import phones
 from server.models import Application, AuditEntry, BenefitClaim, Contact, Notification
-from server.services import applications, registration
-from tests.helpers import csrf_from, iin
+from server.services import benefits, registration, submission
+from tests.helpers import PDF, csrf_from, iin
+from tests.helpers.staff import PASSWORD, log_in, version_in
 
-PASSWORD = "correct horse battery staple"
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 HTMX = {"HX-Request": "true", "HX-Current-URL": "http://testserver/staff"}
 
 
 async def account(username: str, role: str = "operator", department: str = "AST") -> None:
     await staff_auth.create(username, f"{username.title()} Staff", role, department, PASSWORD)
-
-
-async def log_in(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> httpx.Response:
-    form = await client.get("/staff/login")
-    assert form.status_code == 200
-    return await client.post(
-        "/staff/login", data={"csrf_token": csrf_from(form.text), "username": username, "password": password}
-    )
 
 
 async def staff_client(
@@ -56,18 +47,12 @@ async def adil() -> Application:
     return await Application.get(child_iin=iin("adil"))
 
 
-def version_in(html: str) -> int:
-    match = re.search(r'name="version" value="(\d+)"', html)
-    assert match, "no version in the form"
-    return int(match.group(1))
-
-
 async def teacher_claim() -> tuple[Application, BenefitClaim]:
     """The demo teacher's daughter, queued in Astana, with a pending TEACHER_PARENT claim."""
     integrator = Principal(kind="integrator", name="test", scopes=frozenset({"applications:submit"}))
-    application = await applications.submit(
+    application = await submission.submit(
         integrator,
-        applications.SubmitInput(
+        submission.SubmitInput(
             department_code="AST",
             applicant_iin=iin("ainur"),
             child_iin=iin("kamila"),
@@ -84,7 +69,7 @@ async def teacher_claim() -> tuple[Application, BenefitClaim]:
     )
     await registration.register(application.id)
     await application.refresh_from_db()
-    claim = await applications.store_claim(application, "TEACHER_PARENT", "certificate.pdf", PDF, "applicant:test")
+    claim = await benefits.store_claim(application, "TEACHER_PARENT", "certificate.pdf", PDF, "applicant:test")
     return application, claim
 
 

@@ -1,15 +1,28 @@
-"""Helpers shared by the tests: codes are read from the outbox, as a parent would."""
+"""Helpers shared by the tests (fixtures stay in the conftest.py files). Codes are read
+from the outbox, as a parent would. One module per area:
+
+    tests.helpers           demo people, phones, a PDF, codes from the outbox, CSRF tokens, jobs
+    tests.helpers.backends  which PostgreSQL and Redis the tests use, and throw-away databases
+    tests.helpers.graphql   a GraphQL request over HTTP
+    tests.helpers.services  an integrator and its submission, for calling services directly
+    tests.helpers.cabinet   the parent's cabinet over HTTP: log-in, posting a form
+    tests.helpers.staff     the staff back-office over HTTP: log-in, the edit form's version
+    tests.helpers.browser   Playwright: a phone-sized context, a parent walking pages, axe-core
+    tests.helpers.local_servers  a local HTTP server answering as a test decides, an SMTP sink
+
+Test modules import helpers from here only, never from another test module or a conftest.
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from server.demo_data import BY_KEY
 from server.models import Notification
 
 PHONE1 = "+77011112233"
 PHONE2 = "+77074445566"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def iin(key: str) -> str:
@@ -28,30 +41,6 @@ def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
-
-
-def pg_url_with_database(url: str, name: str) -> str:
-    """The same PostgreSQL server, another database."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-async def pg_admin(url: str, sql: str) -> None:
-    """Runs one statement (CREATE/DROP DATABASE) outside a transaction."""
-    import asyncpg
-
-    parts = urlsplit(url)
-    conn = await asyncpg.connect(
-        host=parts.hostname,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password,
-        database=parts.path.lstrip("/") or "postgres",
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 async def drain_jobs(redis) -> None:
