@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from server.domain.states import step
+
 
 class ReferralState(StrEnum):
     OFFERED = "offered"  # waiting for the parent's answer, until the acceptance deadline
@@ -52,8 +54,8 @@ class IllegalReferralMove(Exception):
 
 
 def apply(state: ReferralState, move: ReferralMove) -> ReferralState:
-    sources, target = MOVES[move]
-    if state not in sources:
+    target = step(MOVES, state, move)
+    if target is None:
         raise IllegalReferralMove(state, move)
     return target
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
+
+S = TypeVar("S")
+M = TypeVar("M")
 
 
 class State(StrEnum):
@@ -61,9 +66,15 @@ class IllegalTransition(Exception):
         self.transition = transition
 
 
+def step(table: Mapping[M, tuple[frozenset[S], S]], state: S, move: M) -> S | None:
+    """Where `move` takes `state` in a state machine's table; None when it may not."""
+    sources, target = table[move]
+    return target if state in sources else None
+
+
 def apply(state: State, transition: Transition) -> State:
-    sources, target = TRANSITIONS[transition]
-    if state not in sources:
+    target = step(TRANSITIONS, state, transition)
+    if target is None:
         raise IllegalTransition(state, transition)
     return target
 
