@@ -161,12 +161,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def _explain(exc: ValidationError) -> str:
+    # An error is located by the field's name, or by its alias (DATABASE_URL, REDIS_URL).
+    by_location = {name: variable_of(name) for name in Settings.model_fields}
+    by_location |= {variable: variable for variable in by_location.values()}
     problems = []
     for error in exc.errors(include_url=False):
+        if error["type"] == "default_factory_not_called":
+            continue  # a default derived from a setting that was refused: said once, there
         location = [str(part) for part in error["loc"]]
-        if location and location[0] in Settings.model_fields:
-            given = error.get("input")
-            problems.append(f"{variable_of(location[0])}={given!r}: {error['msg']}")
+        if location and location[0] in by_location:
+            problems.append(f"{by_location[location[0]]}={error.get('input')!r}: {error['msg']}")
         else:  # a rule across settings: the message names the variables itself
             problems.append(str(error["msg"]).removeprefix("Value error, "))
     return "; ".join(problems)
