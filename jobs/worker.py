@@ -57,11 +57,9 @@ async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str
     except notifications.DeliveryDeferred as exc:
         tries = ctx.get("job_try", 1)
         if tries >= MAX_TRIES:
-            await Notification.filter(id=notification_id, state=DeliveryState.PENDING.value).update(
-                state=DeliveryState.FAILED.value
-            )
+            state = await notifications.give_up(notification_id)
             log.error("notification %s given up after %s tries", notification_id, tries)
-            return DeliveryState.FAILED.value
+            return state
         raise Retry(defer=backoff(tries)) from exc
 
 

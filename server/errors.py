@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from server.i18n import N_, N_plural, gettext, ngettext
@@ -112,6 +114,25 @@ class ValidationErrors(Exception):
         self.errors = errors
 
 
-def collect(errors: list[DomainError]) -> None:
-    if errors:
-        raise ValidationErrors(errors)
+class FieldErrors:
+    """Gathers the field errors of one form so it shows all its mistakes at once: each
+    check runs in `with errors.catch():` (or its error is `add`ed), then `raise_if_any()`
+    raises ValidationErrors with every error gathered, in order."""
+
+    def __init__(self) -> None:
+        self.errors: list[DomainError] = []
+
+    def add(self, error: DomainError) -> None:
+        self.errors.append(error)
+
+    @contextmanager
+    def catch(self) -> Iterator[None]:
+        """Keeps a DomainError raised in the block and goes on after it."""
+        try:
+            yield
+        except DomainError as exc:
+            self.errors.append(exc)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationErrors(self.errors)

@@ -17,7 +17,7 @@ turns that did not list that kindergarten, as an offer the parent may decline fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,7 +82,7 @@ def acceptable(child: Child, kindergarten: str, window: Window) -> int | None:
     return None
 
 
-def allocate(queue: Sequence[Child], vacancies: Iterable[Vacancy], window: Window = Window.CHOSEN) -> list[Offer]:
+def allocate(queue: Sequence[Child], vacancies: Sequence[Vacancy], window: Window = Window.CHOSEN) -> list[Offer]:
     """The offers to make now, in queue order. `queue` holds only the children that may
     receive an offer (active, not suspended, no open offer), in queue order."""
     room = {v.group: v.seats for v in vacancies if v.seats > 0}

@@ -14,7 +14,7 @@ class Channel(StrEnum):
     BOTH = "both"
 
 
-_SENT_BY = {
+_SENT_BY: dict[str, tuple[Channel, ...]] = {
     Channel.SMS: (Channel.SMS,),
     Channel.EMAIL: (Channel.EMAIL,),
     Channel.BOTH: (Channel.SMS, Channel.EMAIL),
@@ -28,7 +28,7 @@ def sent_by(channel: str) -> tuple[Channel, ...]:
 
 def needs_email(channel: str) -> bool:
     """Whether the choice sends email: it then needs an email address."""
-    return channel in (Channel.EMAIL, Channel.BOTH)
+    return Channel.EMAIL in _SENT_BY.get(channel, ())
 
 
 class DeliveryState(StrEnum):

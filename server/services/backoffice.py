@@ -26,8 +26,8 @@ from server.domain.benefits import STANDING, ClaimStatus, Evidence
 from server.domain.iin import normalize as normalize_iin
 from server.domain.messages import needs_email
 from server.domain.states import UNSUBMITTED, State, Transition
-from server.errors import DomainError, ValidationErrors
-from server.models import Application, AuditEntry, BenefitClaim, Contact, Preference
+from server.errors import DomainError
+from server.models import Application, AuditEntry, BenefitClaim, Contact, Document, Preference
 from server.services import benefits, events, notifications, queue
 from server.services.journey import write_preferences
 from server.services.validation import check_notifications, check_preferences, clean_email, clean_phone
@@ -149,10 +149,8 @@ async def verification_queue(principal: Principal, first: int = 50) -> list[Bene
     )
 
 
-async def document_for(principal: Principal, document_id: str):
+async def document_for(principal: Principal, document_id: str) -> Document | None:
     """A benefit document of the staff member's department, to view (None otherwise)."""
-    from server.models import Document
-
     document = await Document.get_or_none(id=document_id).prefetch_related("application")
     if document is None or not may(principal, "application.read", document.application.department_id):
         return None
@@ -449,7 +447,6 @@ __all__ = [
     "Edit",
     "Filters",
     "Page",
-    "ValidationErrors",
     "add_benefit",
     "allowed_transitions",
     "application_for",

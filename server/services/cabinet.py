@@ -19,9 +19,9 @@ from server.domain import phones as phone_rules
 from server.domain.benefits import STANDING, ClaimStatus
 from server.domain.messages import needs_email
 from server.domain.states import ACTIVE, State, Transition
-from server.errors import DomainError, collect
+from server.errors import DomainError, FieldErrors
 from server.i18n import get_language
-from server.models import Application, BenefitClaim, Contact
+from server.models import Application, BenefitClaim, Contact, OtpChallenge
 from server.services import benefits, events, jobs, notifications, queue
 from server.services.validation import check_notifications, clean_email, clean_iin, clean_phone
 
@@ -43,17 +43,13 @@ async def _send(application: Application | None, phone: str, code: str, challeng
 async def start_login(applicant_iin: str, phone: str, ip: str) -> str:
     """Sends a code when the IIN and the phone belong to one registered application;
     answers the same either way, so the form tells nobody whose numbers these are."""
-    errors: list[DomainError] = []
+    errors = FieldErrors()  # both fields' mistakes at once
     iin = number = ""
-    try:
+    with errors.catch():
         iin = clean_iin(applicant_iin, "applicant_iin")
-    except DomainError as exc:
-        errors.append(exc)
-    try:
+    with errors.catch():
         number = clean_phone(phone, "phone")
-    except DomainError as exc:
-        errors.append(exc)
-    collect(errors)  # both fields' mistakes at once
+    errors.raise_if_any()
     await otp.check_send_allowed(number, ip)
     challenge, code = await otp.create(number, LOGIN, _subject(iin))
     owner = await Application.filter(
@@ -74,8 +70,6 @@ async def confirm_login(challenge_id: str, code: str) -> list[int]:
         challenge_uuid = uuid.UUID(str(challenge_id))
     except ValueError:
         raise DomainError("otp.expired", "code") from None
-    from server.models import OtpChallenge
-
     pending = await OtpChallenge.get_or_none(id=challenge_uuid, purpose=LOGIN)
     if pending is None:
         raise DomainError("otp.expired", "code")

@@ -46,7 +46,7 @@ async def record_event(
 async def transition(application: Application, move: Transition, actor: str, reason: str = "") -> bool:
     """Applies one transition of the state machine and records it (R33). Returns True
     when it moved the application's cohort: the caller then asks for the cohort's
-    refresh after commit (`queue.request_refresh`)."""
+    refresh after commit (`queue.request_refresh_for`)."""
     before = State(application.state)
     after = states.apply(before, move)
     application.state = after.value

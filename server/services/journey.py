@@ -16,7 +16,7 @@ from server.domain.benefits import ClaimStatus, Evidence
 from server.domain.journey import step_index
 from server.domain.messages import Channel, needs_email
 from server.domain.states import State
-from server.errors import DomainError, collect
+from server.errors import DomainError, FieldErrors
 from server.i18n import get_language
 from server.models import Application, BenefitClaim, Contact, Preference
 from server.services import benefits, jobs, notifications, registry
@@ -70,21 +70,15 @@ class Started:
 
 async def start(principal: Principal, department_code: str, applicant_iin: str, phone: str, ip: str) -> Started:
     """Step 1: who applies and their first phone; sends the first one-time password."""
-    errors: list[DomainError] = []
+    errors = FieldErrors()
     department = iin = number = None
-    try:
+    with errors.catch():
         department = await department_by_code(department_code)
-    except DomainError as exc:
-        errors.append(exc)
-    try:
+    with errors.catch():
         iin = clean_iin(applicant_iin, "applicant_iin")
-    except DomainError as exc:
-        errors.append(exc)
-    try:
+    with errors.catch():
         number = clean_phone(phone, "phone")
-    except DomainError as exc:
-        errors.append(exc)
-    collect(errors)
+    errors.raise_if_any()
     assert department is not None and iin is not None and number is not None
     await registry.lookup(iin, "applicant_iin")
 
@@ -143,20 +137,16 @@ async def set_contacts(principal: Principal, phone2: str, email: str, ip: str) -
     """Step 3: the second phone (R2) and an optional email. Returns the challenge id when
     the second phone needs confirming."""
     draft = await load_draft(principal, minimum_step="phone1")
-    errors: list[DomainError] = []
+    errors = FieldErrors()
     number = address = None
-    try:
+    with errors.catch():
         number = clean_phone(phone2, "phone2")
         first = await Contact.get(application=draft, kind="phone", rank=1)
         if number == first.value:
             raise DomainError("phone.same", "phone2")
-    except DomainError as exc:
-        errors.append(exc)
-    try:
+    with errors.catch():
         address = clean_email(email)
-    except DomainError as exc:
-        errors.append(exc)
-    collect(errors)
+    errors.raise_if_any()
     assert number is not None
     existing = await Contact.get_or_none(application=draft, kind="phone", rank=2)
     needs_code = existing is None or existing.value != number or existing.confirmed_at is None

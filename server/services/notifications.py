@@ -130,6 +130,14 @@ class DeliveryDeferred(Exception):
     """The gateway failed in a way worth retrying."""
 
 
+async def give_up(notification_id: int) -> str:
+    """Out of tries: a row still pending fails for good. Returns the state it ends in."""
+    await Notification.filter(id=notification_id, state=DeliveryState.PENDING.value).update(
+        state=DeliveryState.FAILED.value
+    )
+    return DeliveryState.FAILED.value
+
+
 async def deliver(notification_id: int) -> str:
     """Sends one outbox row once. Returns its state; raises DeliveryDeferred to retry.
 

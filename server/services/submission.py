@@ -15,7 +15,7 @@ from tortoise.transactions import in_transaction
 from server.auth.principal import Principal
 from server.domain.journey import step_index
 from server.domain.states import State, Transition
-from server.errors import DomainError, ValidationErrors, collect
+from server.errors import DomainError, FieldErrors, ValidationErrors
 from server.models import Application, Contact, IdempotencyKey, Notification
 from server.services import benefits, jobs, registry
 from server.services.events import record_event, transition
@@ -37,10 +37,8 @@ async def confirm(principal: Principal, idempotency_key: str | None) -> Applicat
     if principal.draft_id is None:
         raise DomainError("draft.missing")
     scoped_key = f"draft:{principal.draft_id}:{idempotency_key}" if idempotency_key else None
-    if scoped_key:
-        existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
-        if existing is not None:
-            return existing.application
+    if scoped_key and (earlier := await _answered(scoped_key)) is not None:
+        return earlier
     application = await Application.get_or_none(public_id=principal.draft_id)
     if application is None:
         raise DomainError("draft.missing")
@@ -49,6 +47,12 @@ async def confirm(principal: Principal, idempotency_key: str | None) -> Applicat
     if step_index(application.step) < step_index("notifications"):
         raise DomainError("draft.step")
     return await _submit(application, principal, scoped_key)
+
+
+async def _answered(scoped_key: str) -> Application | None:
+    """The application an idempotency key was already answered with (R9), if any."""
+    existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
+    return existing.application if existing is not None else None
 
 
 async def _submit(application: Application, principal: Principal, scoped_key: str | None) -> Application:
@@ -72,10 +76,8 @@ async def _submit(application: Application, principal: Principal, scoped_key: st
                 await IdempotencyKey.create(key=scoped_key, application=locked)
             application = locked
     except IntegrityError:
-        if scoped_key:
-            existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
-            if existing is not None:
-                return existing.application
+        if scoped_key and (earlier := await _answered(scoped_key)) is not None:
+            return earlier
         other = await Application.get_or_none(active_key=active_key(application.department_id, child_iin))
         raise DomainError(
             "child.already_queued", "child_iin", number=(other.registration_number if other else None) or "…"
@@ -117,48 +119,38 @@ async def submit(principal: Principal, data: SubmitInput, idempotency_key: str) 
     if not (idempotency_key or "").strip():
         raise DomainError("idempotency.required", "idempotency_key")
     scoped_key = f"{principal.actor}:{idempotency_key.strip()}"[:200]
-    existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
-    if existing is not None:
-        return existing.application
+    if (earlier := await _answered(scoped_key)) is not None:
+        return earlier
     try:
         return await _submit_new(principal, data, scoped_key)
     except (DomainError, ValidationErrors):
         # A parallel call with the same key may have won meanwhile (its application
         # now makes this child "already queued"): the same key gets the same answer.
-        existing = await IdempotencyKey.get_or_none(key=scoped_key).prefetch_related("application")
-        if existing is not None:
-            return existing.application
+        if (earlier := await _answered(scoped_key)) is not None:
+            return earlier
         raise
 
 
 async def _submit_new(principal: Principal, data: SubmitInput, scoped_key: str) -> Application:
-    errors: list[DomainError] = []
+    errors = FieldErrors()
     department = applicant_iin = None
-    try:
+    with errors.catch():
         department = await department_by_code(data.department_code)
         if principal.department_id is not None and principal.department_id != department.id:
             raise DomainError("auth.required", "department")
-    except DomainError as exc:
-        errors.append(exc)
-    try:
+    with errors.catch():
         applicant_iin = clean_iin(data.applicant_iin, "applicant_iin")
         await registry.lookup(applicant_iin, "applicant_iin")
-    except DomainError as exc:
-        errors.append(exc)
     numbers: list[str] = []
     for index, raw in enumerate(data.phones[:2] + [""] * (2 - len(data.phones[:2])), start=1):
-        try:
+        with errors.catch():
             numbers.append(clean_phone(raw, f"phones.{index}"))
-        except DomainError as exc:
-            errors.append(exc)
     if len(numbers) == 2 and numbers[0] == numbers[1]:
-        errors.append(DomainError("phone.same", "phones.2"))
+        errors.add(DomainError("phone.same", "phones.2"))
     email = None
-    try:
+    with errors.catch():
         email = clean_email(data.email or "")
-    except DomainError as exc:
-        errors.append(exc)
-    collect(errors)
+    errors.raise_if_any()
     assert department is not None and applicant_iin is not None
     facts = await check_child(department, applicant_iin, data.child_iin)
     choice = await check_preferences(

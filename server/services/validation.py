@@ -4,20 +4,18 @@ notification settings. Reads only: nothing here writes."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from server.domain import age, phones
+from server.domain import age, emails, phones
 from server.domain import iin as iin_rules
 from server.domain.languages import GroupLanguage, Language
 from server.domain.messages import Channel, needs_email
-from server.errors import DomainError, collect
+from server.domain.preferences import start_allowed
+from server.errors import DomainError, FieldErrors
 from server.models import Application, Department, Kindergarten
 from server.services import registry
-
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def today_in(department: Department) -> date:
@@ -46,7 +44,7 @@ def clean_email(raw: str, field: str = "email") -> str | None:
     value = (raw or "").strip()
     if not value:
         return None
-    if len(value) > 254 or not _EMAIL.match(value):
+    if not emails.is_valid(value):
         raise DomainError("email.invalid", field)
     return value
 
@@ -112,41 +110,41 @@ async def check_preferences(
 ) -> PreferenceChoice:
     """R7: kindergartens of the department in order (or any), the group's language and a
     start date from today to seven years ahead."""
-    errors: list[DomainError] = []
+    errors = FieldErrors()
     codes = [c.strip() for c in kindergarten_codes if c and c.strip()]
     gardens: list[Kindergarten] = []
     if len(codes) != len(set(codes)):
-        errors.append(DomainError("preferences.duplicate", "kindergartens"))
+        errors.add(DomainError("preferences.duplicate", "kindergartens"))
     elif len(codes) > department.max_preferences:
-        errors.append(DomainError("preferences.too_many", "kindergartens", max=department.max_preferences))
+        errors.add(DomainError("preferences.too_many", "kindergartens", max=department.max_preferences))
     elif not codes and not any_kindergarten:
-        errors.append(DomainError("preferences.none", "kindergartens"))
+        errors.add(DomainError("preferences.none", "kindergartens"))
     else:
         found = {k.code: k for k in await Kindergarten.filter(department=department, code__in=codes)}
         if len(found) != len(codes):
-            errors.append(DomainError("preferences.unknown", "kindergartens"))
+            errors.add(DomainError("preferences.unknown", "kindergartens"))
         gardens = [found[c] for c in codes if c in found]
     if group_language not in tuple(GroupLanguage):
-        errors.append(DomainError("language.invalid", "group_language"))
+        errors.add(DomainError("language.invalid", "group_language"))
     start: date | None = None
     try:
         start = desired_start if isinstance(desired_start, date) else date.fromisoformat((desired_start or "").strip())
     except ValueError:
         start = None
-    if start is None or start < today_in(department) or start.year > today_in(department).year + 7:
-        errors.append(DomainError("start.invalid", "desired_start"))
-    collect(errors)
+    if start is None or not start_allowed(start, today_in(department)):
+        errors.add(DomainError("start.invalid", "desired_start"))
+    errors.raise_if_any()
     assert start is not None
     return PreferenceChoice(gardens, any_kindergarten, group_language, start)
 
 
 def check_notifications(channel: str, language: str, has_email: bool) -> None:
     """R8: a known channel (email only with an address) and a language of the catalogs."""
-    errors = []
+    errors = FieldErrors()
     if channel not in tuple(Channel):
-        errors.append(DomainError("channel.invalid", "channel"))
+        errors.add(DomainError("channel.invalid", "channel"))
     elif needs_email(channel) and not has_email:
-        errors.append(DomainError("email.required_for_channel", "channel"))
+        errors.add(DomainError("email.required_for_channel", "channel"))
     if language not in tuple(Language):
-        errors.append(DomainError("notify_language.invalid", "notify_language"))
-    collect(errors)
+        errors.add(DomainError("notify_language.invalid", "notify_language"))
+    errors.raise_if_any()
