@@ -29,7 +29,7 @@ from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, reset_language, set_languag
 from server.logging import request_id
 from server.redis import connect
 from views import apply, cabinet, lookup, pages, staff
-from views.security import cross_site
+from views.security import CsrfRefused, cross_site
 
 log = logging.getLogger("kezek.app")
 
@@ -134,17 +134,7 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
         Route("/healthz", pages.healthz),
         Route("/livez", pages.livez),
         Route("/queue", lookup.lookup_page, methods=["GET", "POST"]),
-        Route("/apply", apply.resume),
-        Route("/apply/start", apply.start, methods=["GET", "POST"]),
-        Route("/apply/phone/{rank:int}", apply.phone, methods=["GET", "POST"]),
-        Route("/apply/contacts", apply.contacts, methods=["GET", "POST"]),
-        Route("/apply/child", apply.child, methods=["GET", "POST"]),
-        Route("/apply/preferences", apply.preferences, methods=["GET", "POST"]),
-        Route("/apply/benefits", apply.benefits, methods=["GET", "POST"]),
-        Route("/apply/notifications", apply.notifications, methods=["GET", "POST"]),
-        Route("/apply/summary", apply.summary, methods=["GET", "POST"]),
-        Route("/apply/status", apply.status),
-        Route("/apply/new", apply.new_application, methods=["POST"]),
+        *apply.ROUTES,
         *cabinet.ROUTES,
         *staff.ROUTES,
         Route("/graphql", GraphQLGuard(graphql_app), methods=["GET", "POST"]),
@@ -165,7 +155,7 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
             ),
             Middleware(RequestContextMiddleware, default_language=settings.default_language),
         ],
-        exception_handlers={404: pages.not_found, 500: pages.server_error},
+        exception_handlers={404: pages.not_found, CsrfRefused: pages.csrf_refused, 500: pages.server_error},
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -8,14 +8,15 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from server.auth.sessions import phone_code
 from server.domain.benefits import Evidence
 from server.domain.journey import PAGES, needs, next_step, step_index
 from server.domain.states import State
 from views import graphql
 from views.common import errors_of, mutate, read_form, redirect, session, upload
 from views.rendering import block, page
-from views.security import csrf_failed
 
 
 def _url(step: str) -> str:
@@ -59,10 +60,10 @@ def _step_page(request: Request, step: str, template: str, status_code: int = 20
     )
 
 
-async def _guard(
-    request: Request, step: str, operation: str = "Draft", variables: dict[str, Any] | None = None
-) -> tuple[dict[str, Any], Response | None]:
-    data = await graphql.run(request, "apply", operation, variables)
+async def _guard(request: Request, step: str, operation: str = "Draft") -> tuple[dict[str, Any], Response | None]:
+    """What the page's query (`operation`, with the draft) answered, or the way to the
+    page the draft is at when this one is not reachable yet (or any more)."""
+    data = await graphql.run(request, "apply", operation)
     draft = data.get("myDraft")
     if not _reachable(draft, step):
         return data, redirect(resume_url(draft))
@@ -81,8 +82,6 @@ async def start(request: Request) -> Response:
     }
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("department", "applicant_iin", "phone")}
         payload = await mutate(
             request,
@@ -97,7 +96,7 @@ async def start(request: Request) -> Response:
             },
         )
         if not errors_of(payload):
-            session(request).await_phone_code(1, payload["challengeId"])
+            session(request).await_code(phone_code(1), payload["challengeId"])
             return redirect(URLS["phone1"])
         return _step_page(
             request,
@@ -125,28 +124,27 @@ async def phone(request: Request) -> Response:
     notice = ""
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         if form.get("action") == "resend":
             payload = await mutate(request, "apply", "ResendCode", {"rank": rank})
             errors = errors_of(payload)
             if not errors:
-                codes.await_phone_code(rank, payload["challengeId"])
+                codes.await_code(phone_code(rank), payload["challengeId"])
                 notice = "resent"
         else:
+            pending = codes.pending_code(phone_code(rank))
             payload = await mutate(
                 request,
                 "apply",
                 "ConfirmPhone",
                 {
                     "rank": rank,
-                    "challengeId": codes.phone_challenge(rank),
+                    "challengeId": pending.id if pending else "",
                     "code": str(form.get("code", "")),
                 },
             )
             errors = errors_of(payload)
             if not errors:
-                codes.phone_confirmed(rank)
+                codes.code_used(phone_code(rank))
                 return redirect(URLS[next_step(payload["application"]["step"])])
     return _step_page(
         request,
@@ -171,15 +169,13 @@ async def contacts(request: Request) -> Response:
     values = {"phone2": phones[1]["value"] if len(phones) > 1 else "", "email": emails[0] if emails else ""}
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("phone2", "email")}
         payload = await mutate(
             request, "apply", "SetContacts", {"phone2": values["phone2"], "email": values["email"] or None}
         )
         if not errors_of(payload):
             if payload["challengeId"]:
-                session(request).await_phone_code(2, payload["challengeId"])
+                session(request).await_code(phone_code(2), payload["challengeId"])
                 return redirect(URLS["phone2"])
             return redirect(URLS[next_step(payload["application"]["step"])])
         return _step_page(
@@ -204,8 +200,6 @@ async def child(request: Request) -> Response:
     draft = data["myDraft"]
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         if form.get("action") == "continue" and draft["child"]:
             return redirect(URLS["preferences"])
         value = str(form.get("child_iin", ""))
@@ -237,8 +231,6 @@ async def preferences(request: Request) -> Response:
     }
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         choices = [str(form.get(f"choice{i}", "")) for i in range(1, draft["department"]["maxPreferences"] + 1)]
         values = {
             "choices": choices,
@@ -282,16 +274,13 @@ async def preferences(request: Request) -> Response:
 
 
 async def benefits(request: Request) -> Response:
-    _base, away = await _guard(request, "benefits")
+    data, away = await _guard(request, "benefits", "BenefitsPage")
     if away:
         return away
-    data = await graphql.run(request, "apply", "BenefitsPage")
     draft = data["myDraft"]
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         action = form.get("action")
         if action == "continue":
             payload = await mutate(request, "apply", "FinishBenefits")
@@ -342,8 +331,6 @@ async def notifications(request: Request) -> Response:
     values = {"channel": draft["notifyChannel"], "language": draft["notifyLanguage"]}
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         values = {k: str(form.get(k, "")) for k in ("channel", "language")}
         payload = await mutate(request, "apply", "SetNotifications", values)
         if not errors_of(payload):
@@ -364,17 +351,13 @@ async def notifications(request: Request) -> Response:
 
 
 async def summary(request: Request) -> Response:
-    data = await graphql.run(request, "apply", "Draft")
+    data, away = await _guard(request, "summary")
+    if away:
+        return away
     draft = data["myDraft"]
-    if draft is not None and draft["status"] != State.DRAFT:
-        return redirect("/apply/status")
-    if not _reachable(draft, "summary"):
-        return redirect(resume_url(draft))
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         payload = await mutate(
             request, "apply", "ConfirmApplication", {"idempotencyKey": str(form.get("idempotency_key", "")) or None}
         )
@@ -427,8 +410,21 @@ async def status(request: Request) -> Response:
 
 async def new_application(request: Request) -> Response:
     """Leaves a submitted application behind to start another (e.g. for a twin)."""
-    form = await read_form(request)
-    if form is None:
-        return csrf_failed(request)
+    await read_form(request)  # nothing in it but the CSRF token
     session(request).leave_draft()
     return redirect(URLS["start"])
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/apply", resume),
+    Route(URLS["start"], start, methods=["GET", "POST"]),
+    Route("/apply/phone/{rank:int}", phone, methods=["GET", "POST"]),
+    Route(URLS["contacts"], contacts, methods=["GET", "POST"]),
+    Route(URLS["child"], child, methods=["GET", "POST"]),
+    Route(URLS["preferences"], preferences, methods=["GET", "POST"]),
+    Route(URLS["benefits"], benefits, methods=["GET", "POST"]),
+    Route(URLS["notifications"], notifications, methods=["GET", "POST"]),
+    Route(URLS["summary"], summary, methods=["GET", "POST"]),
+    Route("/apply/status", status),
+    Route("/apply/new", new_application, methods=["POST"]),
+]

@@ -15,13 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from server.auth.sessions import LOGIN_CODE, NEW_PHONE_CODE
 from server.domain import phones as phone_rules
 from server.domain.benefits import STANDING, Evidence
 from server.domain.states import ACTIVE
 from views import graphql
-from views.common import errors_of, mutate, no_store, not_found, read_form, redirect, session, upload
+from views.common import errors_of, mutate, no_store, not_found, read_form, redirect, session, status_for, upload
 from views.rendering import page
-from views.security import csrf_failed
 
 LOGIN = "/cabinet/login"
 # Notices shown once after a change (?done=…); anything else shows nothing.
@@ -36,7 +36,7 @@ def _private(request: Request, response: Response) -> Response:
 
 
 def _show(request: Request, template: str, errors: list[dict[str, Any]] | None = None, **extra: Any) -> Response:
-    status = max((STATUS_CODES.get(e.get("code", ""), 422) for e in errors), default=422) if errors else 200
+    status = status_for(errors, STATUS_CODES) if errors else 200
     return _private(request, page(request, template, status_code=status, errors=errors or [], **extra))
 
 
@@ -50,6 +50,11 @@ def _dev_outbox(request: Request) -> bool:
 
 def _not_found(request: Request) -> Response:
     return _private(request, not_found(request))
+
+
+def _masked(phone: str) -> str:
+    """Where a code went, as the page says it: +7701*****00."""
+    return phone_rules.mask(phone_rules.normalize_mobile(phone))
 
 
 def _home(application: dict[str, Any], done: str = "") -> str:
@@ -119,17 +124,13 @@ async def login(request: Request) -> Response:
     values = {"applicant_iin": "", "phone": ""}
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         values = {k: str(form.get(k, "")).strip()[:32] for k in values}
         payload = await mutate(
             request, "cabinet", "CabinetLogin", {"applicantIin": values["applicant_iin"], "phone": values["phone"]}
         )
         errors = errors_of(payload)
         if not errors:
-            session(request).await_login_code(
-                payload["challengeId"], phone_rules.mask(phone_rules.normalize_mobile(values["phone"]))
-            )
+            session(request).await_code(LOGIN_CODE, payload["challengeId"], to=_masked(values["phone"]))
             return redirect(LOGIN + "/code")
         return _show(request, "cabinet/login.html", errors, values=values)
     if _logged_in(request):
@@ -139,34 +140,29 @@ async def login(request: Request) -> Response:
 
 async def login_code(request: Request) -> Response:
     codes = session(request)
-    challenge = codes.login_challenge
-    if not challenge:
+    pending = codes.pending_code(LOGIN_CODE)
+    if pending is None:
         return redirect(LOGIN)
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         errors = errors_of(
             await mutate(
                 request,
                 "cabinet",
                 "CabinetConfirmLogin",
-                {"challengeId": challenge, "code": str(form.get("code", ""))[:12]},
+                {"challengeId": pending.id, "code": str(form.get("code", ""))[:12]},
             )
         )
         if not errors:
-            codes.login_code_used()
+            codes.code_used(LOGIN_CODE)
             return redirect("/cabinet")
-    return _show(request, "cabinet/login_code.html", errors, to=codes.login_code_to, dev_outbox=_dev_outbox(request))
+    return _show(request, "cabinet/login_code.html", errors, to=pending.to, dev_outbox=_dev_outbox(request))
 
 
 async def logout(request: Request) -> Response:
-    form = await read_form(request)
-    if form is None:
-        return csrf_failed(request)
-    await graphql.run(request, "cabinet", "SignOut")
-    session(request).forget_cabinet_codes()
+    await read_form(request)  # nothing in it but the CSRF token
+    await graphql.run(request, "cabinet", "SignOut")  # no log-in code is left waiting either
     return redirect(LOGIN + "?out=1")
 
 
@@ -203,8 +199,6 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
     value = ""
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         if form.get("action") == "remove":
             errors, done = await _change(
                 request, application, "CabinetRemovePhone", {"phone": str(form.get("phone", ""))[:32]}, "phone_removed"
@@ -219,9 +213,7 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
             )
             errors = errors_of(payload)
             if not errors:
-                session(request).await_new_phone_code(
-                    number, payload["challengeId"], phone_rules.mask(phone_rules.normalize_mobile(value))
-                )
+                session(request).await_code(NEW_PHONE_CODE, payload["challengeId"], to=_masked(value), subject=number)
                 return redirect(f"/cabinet/{number}/phones/code")
     listed = [c for c in application["contacts"] if c["kind"] == "phone" and c["confirmed"]]
     return _show(request, "cabinet/phones.html", errors, app=application, phones=listed, value=value)
@@ -230,26 +222,24 @@ async def phones(request: Request, application: dict[str, Any], _data: dict[str,
 @_for_application("CabinetContacts")
 async def phone_code(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
     number = application["registrationNumber"]
-    pending = session(request).pending_phone(number)
+    pending = session(request).pending_code(NEW_PHONE_CODE, number)
     if pending is None:
         return redirect(f"/cabinet/{number}/phones")
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         errors, done = await _change(
             request,
             application,
             "CabinetConfirmPhone",
             {
-                "challengeId": pending.challenge_id,
+                "challengeId": pending.id,
                 "code": str(form.get("code", ""))[:12],
             },
             "phone_added",
         )
         if done:
-            session(request).new_phone_confirmed()
+            session(request).code_used(NEW_PHONE_CODE)
             return done
     return _show(
         request,
@@ -271,8 +261,6 @@ async def email(request: Request, application: dict[str, Any], _data: dict[str, 
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         value = str(form.get("email", "")).strip()[:254]
         errors, done = await _change(request, application, "CabinetSetEmail", {"email": value}, "email")
         if done:
@@ -286,8 +274,6 @@ async def notifications(request: Request, application: dict[str, Any], _data: di
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         values = {k: str(form.get(k, ""))[:8] for k in values}
         errors, done = await _change(request, application, "CabinetSetNotifications", values, "notifications")
         if done:
@@ -322,8 +308,6 @@ async def benefits(request: Request, application: dict[str, Any], data: dict[str
     if request.method == "GET":
         return _benefit_page(request, data)
     form = await read_form(request)
-    if form is None:
-        return csrf_failed(request)
     chosen = str(form.get("category", ""))[:32]
     document = upload(form, "document")
     try:
@@ -347,9 +331,7 @@ async def withdraw_benefit(request: Request, application: dict[str, Any], _data:
         return _not_found(request)
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
+        await read_form(request)  # nothing in it but the CSRF token
         errors, done = await _change(
             request, application, "CabinetWithdrawBenefit", {"claimId": str(claim_id)}, "benefit_withdrawn"
         )
@@ -368,8 +350,6 @@ async def withdraw(request: Request, application: dict[str, Any], _data: dict[st
     reason = ""
     if request.method == "POST":
         form = await read_form(request)
-        if form is None:
-            return csrf_failed(request)
         reason = str(form.get("reason", "")).strip()[:500]
         errors, done = await _change(
             request, application, "CabinetWithdrawApplication", {"reason": reason}, "withdrawn"

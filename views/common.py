@@ -3,6 +3,7 @@ form, running a mutation for its payload, redirecting, refusing."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
@@ -12,7 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from server.auth.sessions import Session, session_of
 from views import graphql
 from views.rendering import page
-from views.security import csrf_ok
+from views.security import CsrfRefused, csrf_ok
 
 NO_STORE = "private, no-store"
 
@@ -30,13 +31,13 @@ def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
-async def read_form(request: Request) -> FormData | None:
-    """The POSTed form, or None when it does not carry the session's CSRF token (the
-    caller answers `csrf_failed`)."""
+async def read_form(request: Request) -> FormData:
+    """The POSTed form. One without the session's CSRF token raises `CsrfRefused`,
+    which the app answers with 403 (`security.csrf_failed`)."""
     form = await request.form()
     if not csrf_ok(request, form.get("csrf_token")):
         await form.close()
-        return None
+        raise CsrfRefused
     return form
 
 
@@ -69,6 +70,13 @@ def errors_of(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """A payload's errors ({field, code, message}), none when it succeeded."""
     errors: list[dict[str, Any]] = payload.get("errors") or []
     return errors
+
+
+def status_for(errors: list[dict[str, Any]], statuses: Mapping[str, int]) -> int:
+    """The status of a page refusing `errors`: that of the first code in `statuses` one
+    of them has, else 422."""
+    codes = {e.get("code") for e in errors}
+    return next((status for code, status in statuses.items() if code in codes), 422)
 
 
 def no_store(response: Response, *, varies: bool = False) -> Response:

@@ -11,6 +11,7 @@ from server.models import Notification
 from views.common import not_found as not_found_page
 from views.common import redirect, session
 from views.rendering import page
+from views.security import csrf_failed
 
 
 async def home(request: Request) -> Response:
@@ -54,6 +55,10 @@ async def dev_outbox(request: Request) -> Response:
 
 async def not_found(request: Request, exc: Exception) -> Response:
     return not_found_page(request)
+
+
+async def csrf_refused(request: Request, exc: Exception) -> Response:
+    return csrf_failed(request)
 
 
 async def server_error(request: Request, exc: Exception) -> Response:

@@ -15,7 +15,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from server.auth.sessions import session_of
-from server.domain import phones
+from server.domain import phones, roles
+from server.domain.benefits import STANDING, ClaimStatus, Evidence
+from server.domain.languages import GroupLanguage, Language
+from server.domain.messages import Channel
+from server.domain.ordering import BenefitClass
+from server.domain.roles import Role
+from server.domain.states import State, Transition
 from server.i18n import LANGUAGE_NAMES, LANGUAGES, get_language, translations
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -35,6 +41,21 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     newstyle=True,
 )
 env.globals["phone_display"] = phones.display
+# The value sets of server/domain, for templates to name what they compare and label.
+env.globals.update(
+    BenefitClass=BenefitClass,
+    Channel=Channel,
+    ClaimStatus=ClaimStatus,
+    Evidence=Evidence,
+    GroupLanguage=GroupLanguage,
+    LANGUAGE_NAMES=LANGUAGE_NAMES,
+    Language=Language,
+    Role=Role,
+    STANDING=STANDING,
+    State=State,
+    Transition=Transition,
+    role_allows=roles.allowed,
+)
 
 
 def local_datetime(value: str | datetime | None, tz: str = "Asia/Almaty") -> str:

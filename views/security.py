@@ -12,6 +12,10 @@ from server.auth.sessions import session_of
 from views.rendering import page
 
 
+class CsrfRefused(Exception):
+    """A form without the session's token: the app answers `csrf_failed`."""
+
+
 def csrf_ok(request: Request, token: object) -> bool:
     session = session_of(request.scope)
     return session is not None and session.csrf_matches(token)

@@ -30,16 +30,14 @@ from starlette.routing import BaseRoute, Route
 
 from schema.context import session_principal
 from server import runtime
-from server.auth.sessions import session_of
 from server.domain import roles
 from server.domain.benefits import Evidence
 from server.domain.ordering import BenefitClass
 from server.i18n import gettext as _
 from server.services import backoffice
 from views import graphql
-from views.common import mutate, no_store, not_found, read_form, redirect, text, upload
+from views.common import NO_STORE, mutate, no_store, not_found, read_form, redirect, session, status_for, text, upload
 from views.rendering import block, page
-from views.security import csrf_failed
 
 OPS = "staff"
 PAGE_SIZE = 25
@@ -47,6 +45,8 @@ STATUSES = backoffice.STATUSES
 BENEFIT_CLASSES = tuple(BenefitClass)
 DONE = {"transition", "decided", "withdrawn", "added"}
 NEXT = re.compile(r"^/staff(/[A-Za-z0-9._~/-]*)?$")
+# An edit made on an old version; a change the role does not allow.
+STATUS_CODES = {"edit.stale": 409, "auth.required": 403}
 
 
 # --- small helpers -------------------------------------------------------------------
@@ -83,14 +83,11 @@ async def _viewer(request: Request) -> dict[str, Any] | None:
     return viewer if _is_staff(viewer) else None
 
 
-async def _signed_in_form(request: Request) -> tuple[FormData | None, Response | None]:
-    """A signed-in member of staff's form (CSRF checked), or the response refusing it."""
+async def _signed_in_form(request: Request) -> FormData | None:
+    """A signed-in member of staff's form (CSRF checked); None when nobody is signed in."""
     if await _viewer(request) is None:
-        return None, _login_redirect(request)
-    form = await read_form(request)
-    if form is None:
-        return None, csrf_failed(request)
-    return form, None
+        return None
+    return await read_form(request)
 
 
 def _int(value: str, default: int = -1) -> int:
@@ -100,15 +97,6 @@ def _int(value: str, default: int = -1) -> int:
     except ValueError:
         return default
     return number if -(2**31) <= number < 2**31 else default
-
-
-def _status_for(errors: list[dict[str, Any]]) -> int:
-    codes = {e["code"] for e in errors}
-    if "edit.stale" in codes:
-        return 409
-    if "auth.required" in codes:
-        return 403
-    return 422
 
 
 def _mapped(errors: list[dict[str, Any]], ids: Mapping[str, str | None]) -> list[dict[str, Any]]:
@@ -139,8 +127,6 @@ async def login(request: Request) -> Response:
             return redirect(next_url or "/staff")
         return no_store(page(request, "staff/login.html", username="", next=next_url))
     form = await read_form(request)
-    if form is None:
-        return csrf_failed(request)
     username = text(form, "username", 64)
     password = form.get("password", "")
     password = password[:1024] if isinstance(password, str) else ""
@@ -155,16 +141,14 @@ async def login(request: Request) -> Response:
         errors = payload["errors"]
         if not errors:
             return redirect(next_url or "/staff")
-    status = 429 if any(e["code"] == "staff.throttled" for e in errors) else 422
+    status = status_for(errors, {"staff.throttled": 429})
     return no_store(
         page(request, "staff/login.html", status_code=status, username=username, next=next_url, errors=errors)
     )
 
 
 async def logout(request: Request) -> Response:
-    form = await read_form(request)
-    if form is None:
-        return csrf_failed(request)
+    await read_form(request)  # nothing in it but the CSRF token
     await graphql.run(request, OPS, "SignOut")
     return redirect("/staff/login")
 
@@ -179,10 +163,9 @@ async def search(request: Request) -> Response:
     after = ""
     errors: list[dict[str, Any]] = []
     if request.method == "POST":
-        form, refused = await _signed_in_form(request)
-        if refused:
-            return refused
-        assert form is not None
+        form = await _signed_in_form(request)
+        if form is None:
+            return _login_redirect(request)
         filters = {
             "query": text(form, "query", 100),
             "status": text(form, "status", 20),
@@ -254,7 +237,6 @@ class EditGroup:
     posted: Callable[[FormData, int], dict[str, Any]]  # what was typed (the department's number of choices)
     variables: Callable[[dict[str, Any]], dict[str, Any]]  # the mutation's own variables, from the values
     kindergartens: bool = False  # the form chooses among the department's kindergartens
-    phone_rank: int | None = None  # a group per phone: shown for each phone the application has
 
     def error_ids(self) -> dict[str, str | None]:
         return {**self.ids, "reason": f"{self.name}-reason"}
@@ -274,7 +256,6 @@ def _phone_group(rank: int) -> EditGroup:
         current=current,
         posted=lambda form, _size: {"phone": text(form, "phone", 40)},
         variables=lambda values: {"rank": rank, "phone": values["phone"]},
-        phone_rank=rank,
     )
 
 
@@ -299,42 +280,42 @@ def _posted_preferences(form: FormData, size: int) -> dict[str, Any]:
     }
 
 
-# The editable groups by name: phone1…phone9, the email, the preferences, the messages.
+# The groups after the phones: the email, the preferences, the messages.
+_OTHER_GROUPS = (
+    EditGroup(
+        "email",
+        "StaffSetEmail",
+        {"email": "email"},
+        current=lambda a: {"email": next((c["value"] for c in a["contacts"] if c["kind"] == "email"), "")},
+        posted=lambda form, _size: {"email": text(form, "email", 254)},
+        variables=lambda values: {"email": values["email"]},
+    ),
+    EditGroup(
+        "preferences",
+        "StaffSetPreferences",
+        {name: name for name in ("kindergartens", "group_language", "desired_start")},
+        current=_current_preferences,
+        posted=_posted_preferences,
+        variables=lambda values: {
+            "kindergartenCodes": [c for c in values["choices"] if c],
+            "anyKindergarten": values["any"],
+            "groupLanguage": values["group_language"],
+            "desiredStart": values["desired_start"],
+        },
+        kindergartens=True,
+    ),
+    EditGroup(
+        "notifications",
+        "StaffSetNotifications",
+        {name: name for name in ("channel", "notify_language")},
+        current=lambda a: {"channel": a["notifyChannel"], "language": a["notifyLanguage"]},
+        posted=lambda form, _size: {"channel": text(form, "channel", 10), "language": text(form, "language", 10)},
+        variables=lambda values: {"channel": values["channel"], "language": values["language"]},
+    ),
+)
+# The editable groups by name: phone1…phone9, then the others.
 GROUPS: dict[str, EditGroup] = {
-    group.name: group
-    for group in (
-        *(_phone_group(rank) for rank in range(1, 10)),
-        EditGroup(
-            "email",
-            "StaffSetEmail",
-            {"email": "email"},
-            current=lambda a: {"email": next((c["value"] for c in a["contacts"] if c["kind"] == "email"), "")},
-            posted=lambda form, _size: {"email": text(form, "email", 254)},
-            variables=lambda values: {"email": values["email"]},
-        ),
-        EditGroup(
-            "preferences",
-            "StaffSetPreferences",
-            {name: name for name in ("kindergartens", "group_language", "desired_start")},
-            current=_current_preferences,
-            posted=_posted_preferences,
-            variables=lambda values: {
-                "kindergartenCodes": [c for c in values["choices"] if c],
-                "anyKindergarten": values["any"],
-                "groupLanguage": values["group_language"],
-                "desiredStart": values["desired_start"],
-            },
-            kindergartens=True,
-        ),
-        EditGroup(
-            "notifications",
-            "StaffSetNotifications",
-            {name: name for name in ("channel", "notify_language")},
-            current=lambda a: {"channel": a["notifyChannel"], "language": a["notifyLanguage"]},
-            posted=lambda form, _size: {"channel": text(form, "channel", 10), "language": text(form, "language", 10)},
-            variables=lambda values: {"channel": values["channel"], "language": values["language"]},
-        ),
-    )
+    group.name: group for group in (*(_phone_group(rank) for rank in range(1, 10)), *_OTHER_GROUPS)
 }
 
 
@@ -342,8 +323,7 @@ def _groups(staff_application: dict[str, Any]) -> list[str]:
     """The names of an application's groups, in the order of its page: a group per phone
     (even past the ninth, shown but not editable here), then the others."""
     phones = [c for c in staff_application["application"]["contacts"] if c["kind"] == "phone"]
-    others = [group.name for group in GROUPS.values() if group.phone_rank is None]
-    return [f"phone{n}" for n in range(1, len(phones) + 1)] + others
+    return [f"phone{n}" for n in range(1, len(phones) + 1)] + [group.name for group in _OTHER_GROUPS]
 
 
 def _current(group: EditGroup, staff_application: dict[str, Any]) -> dict[str, Any]:
@@ -464,8 +444,6 @@ async def edit(request: Request) -> Response:
     if group is None:
         return _not_found(request, viewer)
     form = await read_form(request)
-    if form is None:
-        return csrf_failed(request)
     version = _int(text(form, "version", 12))
     values = _posted(group, form, 0)
     payload = await _save(request, group, number, version, values)
@@ -488,7 +466,7 @@ async def edit(request: Request) -> Response:
     found = payload["application"]
     if found is None:
         return _not_found(request, viewer)
-    status = _status_for(errors)
+    status = status_for(errors, STATUS_CODES)
     if status == 409:
         # Someone else changed the application: show what it holds now, on the version
         # it has now; the member of staff checks it and saves again if still needed.
@@ -574,7 +552,7 @@ async def _act(
         if back == "verification":
             return redirect("/staff/verification?done=1")
         return redirect(f"{_base(number)}?done={done}")
-    status = _status_for(errors)
+    status = status_for(errors, STATUS_CODES)
     if back == "verification":
         return await verification(request, errors=_mapped(errors, ids), status_code=status, refill=refill)
     page_data = await _application_data(request, number)
@@ -596,10 +574,9 @@ def _action(handler: _Action) -> Callable[[Request], Awaitable[Response]]:
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        form, refused = await _signed_in_form(request)
-        if refused:
-            return refused
-        assert form is not None
+        form = await _signed_in_form(request)
+        if form is None:
+            return _login_redirect(request)
         common = {
             "registrationNumber": request.path_params["number"],
             "version": _int(text(form, "version", 12)),
@@ -691,7 +668,7 @@ async def verification(
 
 async def document(request: Request) -> Response:
     """A benefit document, to staff of its department only (404 to anyone else)."""
-    principal = await session_principal(session_of(request.scope))
+    principal = await session_principal(session(request))
     if principal.kind != "staff":
         return _login_redirect(request)
     found = await backoffice.document_for(principal, str(request.path_params["document_id"]))
@@ -707,7 +684,7 @@ async def document(request: Request) -> Response:
         media_type=found.content_type,
         headers={
             "Content-Disposition": f'inline; filename="document.{extension}"',
-            "Cache-Control": "private, no-store",
+            "Cache-Control": NO_STORE,
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": DOCUMENT_CSP,
         },

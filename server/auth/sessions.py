@@ -11,11 +11,10 @@ What a session holds is read and changed only through the named operations of `S
     lang            the language the reader chose
     draft           the public id of the application being filled in
     apps            the ids of the applications submitted in this session (the last ten)
-    ch1, ch2        the journey's one-time password challenges for the first and second phone
+    ch1, ch2        {ch}: the journey's one-time password for its first and second phone
     idem            the idempotency key of the summary's confirm form
     cabinet         the ids of the applications of the parent logged in to the cabinet
-    cabinet_ch      the cabinet's log-in challenge, between the two log-in steps
-    cabinet_to      where its code went, masked (+7701*****00)
+    cabinet_ch      {ch, to}: the cabinet's log-in code, between the two log-in steps
     cabinet_phone   {rn, ch, to}: a phone added in the cabinet, waiting for its code
     staff           {id, at, seen}: the member of staff logged in, when, when last seen
 """
@@ -35,8 +34,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "kezek_session"
 MAX_SUBMITTED = 10  # applications of this session a parent can still see without logging in
-_JOURNEY = ("draft", "ch1", "ch2", "idem")  # the application being filled in
-_CABINET_CODES = ("cabinet_ch", "cabinet_to", "cabinet_phone")
+# What a one-time password waits to confirm: the key its challenge is kept under.
+LOGIN_CODE = "cabinet_ch"  # the cabinet's log-in, between its two steps
+NEW_PHONE_CODE = "cabinet_phone"  # a phone added in the cabinet
+
+
+def phone_code(rank: int) -> str:
+    """The journey's phone of this rank."""
+    return f"ch{rank}"
+
+
+_JOURNEY = ("draft", phone_code(1), phone_code(2), "idem")  # the application being filled in
+_CABINET_CODES = (LOGIN_CODE, NEW_PHONE_CODE)
 
 
 @dataclass(frozen=True)
@@ -52,12 +61,11 @@ class StaffLogin:
 
 
 @dataclass(frozen=True)
-class PendingPhone:
-    """A phone added in the cabinet, waiting for its code."""
+class Challenge:
+    """A one-time password that was sent, waiting for its code."""
 
-    registration_number: str
-    challenge_id: str
-    to: str  # where the code went, masked
+    id: str
+    to: str = ""  # where the code went, masked (+7701*****00)
 
 
 class Session(dict[str, Any]):
@@ -130,16 +138,6 @@ class Session(dict[str, Any]):
         for key in _JOURNEY:
             self.pop(key)
 
-    def await_phone_code(self, rank: int, challenge_id: str) -> None:
-        """The one-time password challenge sent to the journey's phone of this rank."""
-        self[f"ch{rank}"] = challenge_id
-
-    def phone_challenge(self, rank: int) -> str:
-        return self._text(f"ch{rank}") or ""
-
-    def phone_confirmed(self, rank: int) -> None:
-        self.pop(f"ch{rank}")
-
     def idempotency_key(self) -> str:
         """The key the summary's confirm form carries, made when first asked for."""
         if not self.get("idem"):
@@ -156,24 +154,25 @@ class Session(dict[str, Any]):
     def submitted_ids(self) -> frozenset[int]:
         return self._ids("apps")
 
+    # -- one-time passwords waiting for their code --------------------------------------
+
+    def await_code(self, purpose: str, challenge_id: str, *, to: str = "", subject: str = "") -> None:
+        """A code was sent for `purpose` (`phone_code(rank)`, LOGIN_CODE, NEW_PHONE_CODE):
+        its challenge, where it went (masked) and the application it is for (its
+        registration number), kept until the code is used."""
+        self[purpose] = {key: value for key, value in (("ch", challenge_id), ("to", to), ("rn", subject)) if value}
+
+    def pending_code(self, purpose: str, subject: str = "") -> Challenge | None:
+        """The challenge sent for `purpose` (and for the application `subject`), if any."""
+        pending = self.get(purpose)
+        if not isinstance(pending, dict) or not pending.get("ch") or pending.get("rn", "") != subject:
+            return None
+        return Challenge(str(pending["ch"]), str(pending.get("to", "")))
+
+    def code_used(self, purpose: str) -> None:
+        self.pop(purpose)
+
     # -- the parent's cabinet -----------------------------------------------------------
-
-    def await_login_code(self, challenge_id: str, to: str) -> None:
-        """Between the cabinet's two log-in steps: the challenge and where its code went."""
-        self["cabinet_ch"] = challenge_id
-        self["cabinet_to"] = to
-
-    @property
-    def login_challenge(self) -> str | None:
-        return self._text("cabinet_ch")
-
-    @property
-    def login_code_to(self) -> str:
-        return self._text("cabinet_to") or ""
-
-    def login_code_used(self) -> None:
-        self.pop("cabinet_ch")
-        self.pop("cabinet_to")
 
     def sign_parent_in(self, application_ids: list[int]) -> None:
         """Opens the applicant's applications; no member of staff, a new form token."""
@@ -190,29 +189,11 @@ class Session(dict[str, Any]):
         """The applications of the parent logged in to the cabinet."""
         return self._ids("cabinet")
 
-    def await_new_phone_code(self, registration_number: str, challenge_id: str, to: str) -> None:
-        self["cabinet_phone"] = {"rn": registration_number, "ch": challenge_id, "to": to}
-
-    def pending_phone(self, registration_number: str) -> PendingPhone | None:
-        """The phone added to this application waiting for its code, if any."""
-        pending = self.get("cabinet_phone")
-        if not isinstance(pending, dict) or pending.get("rn") != registration_number:
-            return None
-        return PendingPhone(registration_number, str(pending.get("ch", "")), pending.get("to", ""))
-
-    def new_phone_confirmed(self) -> None:
-        self.pop("cabinet_phone")
-
-    def forget_cabinet_codes(self) -> None:
-        """Logging out of the cabinet: no challenge is left waiting for its code."""
-        for key in _CABINET_CODES:
-            self.pop(key)
-
     # -- staff --------------------------------------------------------------------------
 
     def sign_staff_in(self, account_id: int, now: int) -> None:
         """A new session: nothing of a parent's, a new form token."""
-        for key in ("draft", "apps", "cabinet", "ch1", "ch2", "idem", "csrf"):
+        for key in (*_JOURNEY, "apps", "cabinet", "csrf"):
             self.pop(key)
         self["staff"] = {"id": account_id, "at": now, "seen": now}
 
@@ -233,8 +214,9 @@ class Session(dict[str, Any]):
     # -- signing out --------------------------------------------------------------------
 
     def sign_out(self) -> None:
-        """Ends the staff member's or the parent's log-in; a new form token."""
-        for key in ("staff", "cabinet", "csrf"):
+        """Ends the staff member's or the parent's log-in, leaves no cabinet code waiting;
+        a new form token."""
+        for key in ("staff", "cabinet", "csrf", *_CABINET_CODES):
             self.pop(key)
 
 
@@ -313,4 +295,15 @@ def dumps_for_test(secret_key: str, data: dict[str, Any]) -> str:
     return URLSafeSerializer(secret_key, salt="kezek.session").dumps(data)
 
 
-__all__ = ["COOKIE", "PendingPhone", "Session", "SessionMiddleware", "StaffLogin", "dumps_for_test", "session_of"]
+__all__ = [
+    "COOKIE",
+    "LOGIN_CODE",
+    "NEW_PHONE_CODE",
+    "Challenge",
+    "Session",
+    "SessionMiddleware",
+    "StaffLogin",
+    "dumps_for_test",
+    "phone_code",
+    "session_of",
+]
