@@ -22,7 +22,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from server.supervisor import ChildExited, HttpCheck, NotReady, Supervisor  # noqa: E402 - after the path is set
+from server.supervisor import ChildExited, HttpCheck, NotReady, Supervisor, free_port  # noqa: E402 - after the path is set
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", ""}
 REGISTRY_TOKEN = "bench-registry-token"
@@ -44,12 +43,6 @@ REGISTRY_TOKEN = "bench-registry-token"
 
 class BenchError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def require_local(url: str, what: str) -> None:

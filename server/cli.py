@@ -145,26 +145,21 @@ def _run() -> None:
     from server.redis import start_embedded
     from server.supervisor import Supervisor
 
-    settings = load_settings()
-    _migrate()
-    env = dict(os.environ)
-    embedded = None
-    if not settings.redis_url:
-        # One embedded Redis for both processes, kept alive by this supervisor.
-        socket_path = start_embedded(settings.embedded_redis_path)
-        env["REDIS_URL"] = f"unix://{socket_path}"
-        os.environ["REDIS_URL"] = env["REDIS_URL"]
-        embedded = socket_path
-    _seed()
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
+    # SIGTERM interrupts whatever runs, as Ctrl-C does (KeyboardInterrupt): sent to this
+    # process alone, either one still stops the children, in the `finally` below.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Both children write to this terminal and share its Ctrl-C; SIGTERM, 10 s, SIGKILL.
-    children = Supervisor(env=env, stop_timeout=10.0)
+    children = Supervisor(stop_timeout=10.0)
     try:
+        settings = load_settings()
+        _migrate()
+        embedded = None
+        if not settings.redis_url:
+            # One embedded Redis for this process's seeding and both children, kept alive
+            # by this process.
+            embedded = start_embedded(settings.embedded_redis_path)
+            os.environ["REDIS_URL"] = f"unix://{embedded}"
+        _seed()
         web = children.start("web", [sys.executable, "-m", "server.cli", "web"])
         worker = children.start("worker", [sys.executable, "-m", "server.cli", "worker"])
         time.sleep(1.0)
@@ -172,13 +167,15 @@ def _run() -> None:
         if embedded:
             print(f"  Embedded Redis: {embedded}")
         print("  Stop with Ctrl-C.")
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        children.watch(lambda: stopping)
+        children.watch()
+    except KeyboardInterrupt:
+        sys.exit(0)  # asked to stop; the children are stopped first, below
     finally:
+        # A second signal does not cut their stopping short (nor leave them behind).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         children.stop_all()
-    code = web.returncode or worker.returncode or 0
-    sys.exit(0 if stopping else code)
+    sys.exit(web.returncode or worker.returncode or 0)
 
 
 def _staff(args: argparse.Namespace) -> None:
@@ -226,8 +223,6 @@ def _staff(args: argparse.Namespace) -> None:
 
 def _queue_refresh() -> None:
     """Recomputes every cohort's stored queue numbers now, and prints what it did."""
-    import time
-
     from server.services import queue
 
     started = time.perf_counter()

@@ -11,7 +11,8 @@ real server for Playwright) and the benchmarks (bench/_server.py).
 
 Waiting fails early, with `ChildExited` (and the end of the child's log), as soon as a
 child dies, rather than at the timeout. Only the standard library is used, and HTTP
-checks go straight to the child (no proxy from the environment).
+checks go straight to the child (no proxy from the environment). `free_port()` picks the
+port a child is to listen on.
 """
 
 from __future__ import annotations
@@ -19,20 +20,29 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-__all__ = ["Child", "ChildExited", "HttpCheck", "NotReady", "Supervisor", "SupervisorError"]
+__all__ = ["Child", "ChildExited", "HttpCheck", "NotReady", "Supervisor", "SupervisorError", "free_port"]
 
 # HTTP checks only ever talk to a child on this machine: never through a proxy.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (free a moment ago)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 class SupervisorError(RuntimeError):
@@ -47,11 +57,6 @@ class Child:
     command: tuple[str, ...]
     process: subprocess.Popen[bytes]
     log: Path | None
-    new_session: bool
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
 
     @property
     def returncode(self) -> int | None:
@@ -141,15 +146,6 @@ class Supervisor:
     def __contains__(self, name: object) -> bool:
         return name in self._children
 
-    def __getitem__(self, name: str) -> Child:
-        return self._children[name]
-
-    def __iter__(self) -> Iterator[Child]:
-        return iter(list(self._children.values()))
-
-    def __len__(self) -> int:
-        return len(self._children)
-
     def start(
         self,
         name: str,
@@ -175,17 +171,17 @@ class Supervisor:
                 stderr=subprocess.STDOUT if output is not None else None,
                 start_new_session=self.new_session,
             )
-        child = Child(name, tuple(command), process, log, self.new_session)
+        child = Child(name, tuple(command), process, log)
         self._children[name] = child
         return child
 
     def check(self) -> None:
         """Raises `ChildExited` for the first child that is no longer running."""
-        for child in self._children.values():
-            if not child.running():
-                raise ChildExited(child)
+        exited = self._exited()
+        if exited is not None:
+            raise ChildExited(exited)
 
-    def first_exited(self) -> Child | None:
+    def _exited(self) -> Child | None:
         return next((child for child in self._children.values() if not child.running()), None)
 
     # -- waiting ------------------------------------------------------------------------
@@ -216,15 +212,11 @@ class Supervisor:
         except NotReady:
             raise NotReady(f"{url} did not answer {status} within {timeout:g} s (last: {probe.last})") from None
 
-    def watch(self, stopping: Callable[[], bool], *, interval: float = 0.5) -> Child | None:
-        """Blocks while every child runs and `stopping()` is false: returns the child
-        that ended first, or None when asked to stop."""
-        while not stopping():
-            exited = self.first_exited()
-            if exited is not None:
-                return exited
+    def watch(self, *, interval: float = 0.5) -> Child:
+        """Blocks while every child runs; returns the one that ended first."""
+        while (exited := self._exited()) is None:
             time.sleep(interval)
-        return None
+        return exited
 
     # -- stopping -----------------------------------------------------------------------
 
@@ -258,8 +250,8 @@ class Supervisor:
 
     def _kill(self, child: Child) -> None:
         with contextlib.suppress(ProcessLookupError):
-            if child.new_session:
-                os.killpg(child.pid, signal.SIGKILL)
+            if self.new_session:
+                os.killpg(child.process.pid, signal.SIGKILL)
             else:
                 child.process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):

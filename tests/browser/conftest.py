@@ -18,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from server.supervisor import Supervisor
+from server.config import ROOT
+from server.supervisor import Supervisor, free_port
+from tests.helpers import cli_env, run_cli
 from tests.helpers.backends import PG_URL, REDIS_URL, pg_admin, pg_url_with_database
-from tests.helpers.browser import ROOT, STATUS_WAIT
-from tests.helpers.local_servers import free_port
+from tests.helpers.browser import STATUS_WAIT
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,7 +58,7 @@ class Server:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def cli(self, *args: str, stdin: str | None = None) -> str:
+    def cli(self, *args: str, stdin: str = "") -> str:
         """Runs `kezek …` against this server's database (e.g. `staff create … --password-stdin`)."""
         return _cli(self.env, *args, stdin=stdin)
 
@@ -69,16 +70,8 @@ class Server:
         return "\n".join(out)
 
 
-def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        input=stdin,
-    )
+def _cli(env: dict[str, str], *args: str, stdin: str = "") -> str:
+    done = run_cli(env, *args, stdin=stdin)
     assert done.returncode == 0, f"kezek {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
@@ -87,16 +80,13 @@ def _cli(env: dict[str, str], *args: str, stdin: str | None = None) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     var_dir = tmp_path_factory.mktemp("browser")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        {
-            "KEZEK_VAR_DIR": str(var_dir),
-            "KEZEK_PORT": str(port),
-            "KEZEK_SECRET_KEY": "test",
-            "KEZEK_OTP_SENDS_PER_IP_PER_HOUR": "1000",
-            # Short enough that the paused-worker tests see the "registering…" page itself.
-            "KEZEK_STATUS_WAIT_SECONDS": str(STATUS_WAIT),
-        }
+    env = cli_env(
+        KEZEK_VAR_DIR=str(var_dir),
+        KEZEK_PORT=str(port),
+        KEZEK_SECRET_KEY="test",
+        KEZEK_OTP_SENDS_PER_IP_PER_HOUR="1000",
+        # Short enough that the paused-worker tests see the "registering…" page itself.
+        KEZEK_STATUS_WAIT_SECONDS=str(STATUS_WAIT),
     )
     database = ""
     if PG_URL:

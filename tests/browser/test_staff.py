@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, BrowserContext, expect
 
+from server.config import ROOT
 from server.demo_data import BY_KEY
-from tests.helpers.browser import ROOT, check_axe, submit_and_wait
+from tests.helpers.browser import check_axe, submit_and_wait
 
 pytestmark = pytest.mark.browser
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from server.supervisor import free_port
 from tests.helpers.local_servers import LocalHttpServer, StoringHandler
-from tests.helpers.local_servers import free_port as _free_port
 
 
 @pytest.fixture
@@ -19,23 +19,19 @@ def http_server() -> Iterator[LocalHttpServer]:
 @pytest.fixture
 def closed_port() -> int:
     """A port on 127.0.0.1 nothing listens on (it was free a moment ago)."""
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
-def free_port() -> int:
-    return _free_port()
-
-
-@pytest.fixture
-def smtp_server(free_port: int) -> Iterator[tuple[StoringHandler, int]]:
+def smtp_server() -> Iterator[tuple[StoringHandler, int]]:
     """A real aiosmtpd SMTP server on 127.0.0.1 (in its own thread and event loop)."""
     from aiosmtpd.controller import Controller
 
     handler = StoringHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port)
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield handler, free_port
+        yield handler, port
     finally:
         controller.stop()

@@ -1,11 +1,12 @@
 """Helpers shared by the tests (fixtures stay in the conftest.py files). Codes are read
 from the outbox, as a parent would. One module per area:
 
-    tests.helpers           demo people, phones, a PDF, codes from the outbox, CSRF tokens, jobs
+    tests.helpers           demo people, phones, a PDF, codes from the outbox, forms with their
+                            CSRF token, jobs, `kezek …` as a separate process
     tests.helpers.backends  which PostgreSQL and Redis the tests use, and throw-away databases
     tests.helpers.graphql   a GraphQL request over HTTP
     tests.helpers.services  an integrator and its submission, for calling services directly
-    tests.helpers.cabinet   the parent's cabinet over HTTP: log-in, posting a form
+    tests.helpers.cabinet   the parent's cabinet over HTTP: log-in, Asel's phones
     tests.helpers.staff     the staff back-office over HTTP: log-in, the edit form's version
     tests.helpers.browser   Playwright: a phone-sized context, a parent walking pages, axe-core
     tests.helpers.local_servers  a local HTTP server answering as a test decides, an SMTP sink
@@ -15,8 +16,14 @@ Test modules import helpers from here only, never from another test module or a 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
+import httpx
+
+from server.config import ROOT
 from server.demo_data import BY_KEY
 from server.models import Notification
 
@@ -41,6 +48,35 @@ def csrf_from(html: str) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+async def post(
+    client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None, form_url: str = ""
+) -> httpx.Response:
+    """Opens the page with the form (as a person would) and sends it with its CSRF token."""
+    page = await client.get(form_url or url)
+    assert page.status_code == 200, (form_url or url, page.status_code, page.headers.get("location"))
+    return await client.post(url, data={"csrf_token": csrf_from(page.text), **data}, files=files)
+
+
+def cli_env(**settings: str) -> dict[str, str]:
+    """The environment of `kezek …` run as a separate process: this one's without any of
+    Kezek's settings (KEZEK_…, DATABASE_URL, REDIS_URL), and `settings`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
+    return env | settings
+
+
+def run_cli(env: dict[str, str], *args: str, stdin: str = "", timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Runs `kezek ARGS…` in the checkout with `env`, and waits for it; output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "server.cli", *args],
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 async def drain_jobs(redis) -> None:

@@ -10,14 +10,12 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from axe_playwright_python.base import AxeResults
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-ROOT = Path(__file__).resolve().parents[2]
 STATUS_WAIT = 2  # seconds the server holds the no-JavaScript "registering…" page
 PHONE = {"width": 360, "height": 740}
 

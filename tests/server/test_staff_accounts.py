@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,27 +11,18 @@ from server.auth import staff
 from server.auth.sessions import COOKIE, dumps_for_test
 from server.errors import DomainError
 from server.models import StaffAccount
+from tests.helpers import cli_env, run_cli
 from tests.helpers.graphql import gql
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
 VIEWER = "{ viewer { kind name role departmentCode } }"
 
 
 def test_the_command_line_creates_and_manages_accounts(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"KEZEK_VAR_DIR": str(tmp_path), "KEZEK_SECRET_KEY": "test"})
+    env = cli_env(KEZEK_VAR_DIR=str(tmp_path), KEZEK_SECRET_KEY="test")
 
     def kezek(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "server.cli", *args],
-            input=stdin,
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_cli(env, *args, stdin=stdin)
 
     assert kezek("migrate").returncode == 0
     assert kezek("seed").returncode == 0

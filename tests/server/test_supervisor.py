@@ -1,15 +1,22 @@
 """The process supervisor of `kezek run`, the browser tests and the benchmarks: children
-started with their log, waited for, and stopped (SIGTERM, then SIGKILL) in every case."""
+started with their log, waited for, and stopped (SIGTERM, then SIGKILL) in every case;
+`kezek run` stops its children however it is asked to stop."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from server.supervisor import ChildExited, NotReady, Supervisor
-from tests.helpers.local_servers import free_port
+from server.config import ROOT
+from server.supervisor import ChildExited, HttpCheck, NotReady, Supervisor, free_port
+from tests.helpers import cli_env
 
 PYTHON = sys.executable
 
@@ -23,15 +30,15 @@ def test_a_child_writes_to_its_log_and_is_stopped_on_leaving(tmp_path):
         assert "sleeper" in children and child.running()
     assert child.returncode is not None and child.returncode < 0  # ended by SIGTERM
     assert log.read_text().split() == ["started", "oops"]
-    assert len(children) == 0
+    assert "sleeper" not in children
 
 
 def test_the_log_is_appended_to_when_asked(tmp_path):
     log = tmp_path / "child.log"
     log.write_text("before\n")
     with Supervisor() as children:
-        children.start("echo", [PYTHON, "-c", "print('after')"], log=log, append=True)
-        children["echo"].process.wait(timeout=20)
+        echo = children.start("echo", [PYTHON, "-c", "print('after')"], log=log, append=True)
+        echo.process.wait(timeout=20)
     assert log.read_text().split() == ["before", "after"]
 
 
@@ -85,15 +92,14 @@ def test_a_child_that_ignores_sigterm_is_killed(tmp_path, new_session):
     assert children.stop("stubborn") is None
 
 
-def test_watch_returns_the_child_that_ended_or_none_when_asked_to_stop():
+def test_watch_returns_the_child_that_ended_and_stop_all_stops_the_others():
     with Supervisor() as children:
         children.start("long", [PYTHON, "-c", "import time; time.sleep(60)"])
         children.start("short", [PYTHON, "-c", "pass"])
-        ended = children.watch(lambda: False, interval=0.05)
+        ended = children.watch(interval=0.05)
         assert ended is not None and ended.name == "short" and ended.returncode == 0
     with Supervisor() as children:
         children.start("long", [PYTHON, "-c", "import time; time.sleep(60)"])
-        assert children.watch(lambda: True) is None
         assert [c.returncode for c in children.stop_all()] == [-15]
 
 
@@ -102,3 +108,68 @@ def test_a_name_is_started_once():
         children.start("one", [PYTHON, "-c", "import time; time.sleep(60)"])
         with pytest.raises(RuntimeError, match="already supervised"):
             children.start("one", [PYTHON, "-c", "pass"])
+
+
+def _started_for(var_dir: str) -> dict[int, str]:
+    """pid → command line of every live process of the Kezek that uses `var_dir`: those
+    started with it as KEZEK_VAR_DIR, and its embedded Redis, which works in it (and
+    writes its process title over its environment)."""
+    wanted = f"KEZEK_VAR_DIR={var_dir}".encode()
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            proc = Path("/proc", entry)
+            if wanted in (proc / "environ").read_bytes().split(b"\0") or os.readlink(proc / "cwd") == var_dir:
+                found[int(entry)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    return found
+
+
+@pytest.mark.parametrize(
+    ("signum", "when"),
+    [(signal.SIGTERM, "started"), (signal.SIGINT, "serving")],
+    ids=["SIGTERM-as-the-children-start", "SIGINT-once-serving"],
+)
+def test_kezek_run_stops_everything_it_started_when_only_it_is_signalled(tmp_path, signum, when):
+    var_dir = str(tmp_path / "var")
+    port = free_port()
+    env = cli_env(KEZEK_VAR_DIR=var_dir, KEZEK_PORT=str(port), KEZEK_SECRET_KEY="test")
+    log = tmp_path / "run.log"
+    with log.open("wb") as output:
+        # A session of its own: no signal of ours reaches its children, only the one sent.
+        run = subprocess.Popen(
+            [PYTHON, "-m", "server.cli", "run"],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        healthz = HttpCheck(f"http://127.0.0.1:{port}/healthz")
+        while not (
+            any("server.cli worker" in command for command in _started_for(var_dir).values())
+            and (when == "started" or healthz())
+        ):
+            assert run.poll() is None, f"kezek run exited with {run.returncode}:\n{log.read_text()}"
+            assert time.monotonic() < deadline, (
+                f"kezek run did not start in time (last: {healthz.last}):\n{log.read_text()}"
+            )
+            time.sleep(0.05)
+        started = _started_for(var_dir)
+        assert all(
+            any(what in command for command in started.values()) for what in ("server.cli web", "redis-server")
+        ), started
+        os.kill(run.pid, signum)
+        assert run.wait(timeout=30) == 0, log.read_text()
+        deadline = time.monotonic() + 15
+        while (left := _started_for(var_dir)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not left, f"still running after kezek run ended: {left}\n{log.read_text()}"
+    finally:
+        for pid in _started_for(var_dir):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        run.wait(timeout=10)

@@ -10,13 +10,7 @@ import httpx
 from server import runtime
 from server.models import Application, Notification, QueueEntry
 from server.services import registration
-from tests.helpers import PDF, PHONE1, PHONE2, csrf_from, drain_jobs, iin, last_code
-
-
-async def post(client: httpx.AsyncClient, url: str, data: dict, files: dict | None = None) -> httpx.Response:
-    page = await client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    return await client.post(url, data={"csrf_token": csrf_from(page.text), **data}, files=files)
+from tests.helpers import PDF, PHONE1, PHONE2, csrf_from, drain_jobs, iin, last_code, post
 
 
 async def walk_to_summary(client: httpx.AsyncClient, parent: str = "aigerim", child: str = "dana") -> None:

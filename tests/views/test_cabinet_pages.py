@@ -15,8 +15,8 @@ from server import runtime
 from server.auth.sessions import COOKIE
 from server.demo_data import BY_KEY
 from server.models import Application, ApplicationEvent, BenefitClaim, Contact, Notification, QueueEntry
-from tests.helpers import PDF, csrf_from, drain_jobs, iin, last_code
-from tests.helpers.cabinet import ASEL_PHONES, log_in, post
+from tests.helpers import PDF, csrf_from, drain_jobs, iin, last_code, post
+from tests.helpers.cabinet import ASEL_PHONES, log_in
 
 NEW_PHONE = "+77017778899"
 BUDGET = 8 * 1024  # every later page at most 8 KB over the wire

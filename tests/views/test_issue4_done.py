@@ -7,54 +7,34 @@ cabinet and has the message at /dev/outbox."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from server import runtime
 from server.models import Application, BenefitClaim, Notification, QueueEntry
-from tests.helpers import PDF, csrf_from, drain_jobs, iin
-from tests.helpers.cabinet import ASEL_PHONES, post
+from tests.helpers import PDF, cli_env, csrf_from, drain_jobs, iin, post, run_cli
+from tests.helpers.cabinet import ASEL_PHONES
 from tests.helpers.cabinet import log_in as parent_log_in
 from tests.helpers.staff import PASSWORD, version_in
 from tests.helpers.staff import log_in as staff_log_in
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def staff_from_the_command_line(settings) -> None:
     """`kezek staff create` against the very database the app under test uses."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEZEK_") and k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update(
-        {
-            "KEZEK_VAR_DIR": str(settings.var_dir),
-            "KEZEK_SECRET_KEY": settings.secret_key,
-            "DATABASE_URL": settings.database_url,
-        }
+    env = cli_env(
+        KEZEK_VAR_DIR=str(settings.var_dir), KEZEK_SECRET_KEY=settings.secret_key, DATABASE_URL=settings.database_url
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "staff",
-            "create",
-            "dana.admin",
-            "--role",
-            "admin",
-            "--department",
-            "AST",
-            "--name",
-            "Дана Ахметова",
-            "--password-stdin",
-        ],
-        input=PASSWORD + "\n",
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = run_cli(
+        env,
+        "staff",
+        "create",
+        "dana.admin",
+        "--role",
+        "admin",
+        "--department",
+        "AST",
+        "--name",
+        "Дана Ахметова",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
     )
     assert done.returncode == 0, done.stderr
 
