@@ -19,7 +19,7 @@ from server.gateways import build_gateways
 from server.logging import setup_logging
 from server.models import Application, Notification
 from server.redis import redis_settings
-from server.services import jobs, notifications, queue, registration
+from server.services import allocation, daily, jobs, notifications, queue, registration
 
 log = logging.getLogger("kezek.worker")
 
@@ -51,6 +51,23 @@ async def refresh_queue(ctx: dict[str, Any], department_id: int, cohort: int) ->
     return sum(r.changes for r in rounds)
 
 
+async def allocate(ctx: dict[str, Any], department_id: int, cohort: int) -> int:
+    """Offers a cohort's open seats down its queue until no request is pending; returns
+    how many offers it made."""
+    try:
+        runs = await allocation.run_until_settled(department_id, cohort)
+    except Exception as exc:
+        log.warning("allocation %s/%s failed (%s: %s); retrying", department_id, cohort, type(exc).__name__, exc)
+        raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
+    return sum(len(r.offered) for r in runs)
+
+
+async def daily_jobs(ctx: dict[str, Any]) -> str:
+    """Referral deadlines, reminders, stop-list restores, age-out and registry re-checks:
+    idempotent, run every hour so that a day missed is caught up within the hour."""
+    return (await daily.run()).summary()
+
+
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
     try:
         return await notifications.deliver(notification_id)
@@ -79,7 +96,17 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     cohorts = await queue.due_cohorts(older_than=cutoff)
     for department_id, cohort in cohorts:
         await queue.request_refresh(department_id, cohort)
-    return {"applications": len(submitted), "notifications": len(pending), "cohorts": len(cohorts)}
+    # Cohorts with open seats or a lost request: a seat whose priority window ended may
+    # now go to a child who did not list it (R27).
+    allocations = await allocation.due_cohorts()
+    for department_id, cohort in allocations:
+        await allocation.request_run(department_id, cohort)
+    return {
+        "applications": len(submitted),
+        "notifications": len(pending),
+        "cohorts": len(cohorts),
+        "allocations": len(allocations),
+    }
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -96,8 +123,16 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 class WorkerSettings:
     # keep_result=0: a finished refresh frees its job id at once, so the next change of
     # the cohort can queue the next refresh.
-    functions: ClassVar = [register_application, deliver_notification, func(refresh_queue, keep_result=0)]
-    cron_jobs: ClassVar = [cron(sweep, second={0, 10, 20, 30, 40, 50}, run_at_startup=True)]
+    functions: ClassVar = [
+        register_application,
+        deliver_notification,
+        func(refresh_queue, keep_result=0),
+        func(allocate, keep_result=0),
+    ]
+    cron_jobs: ClassVar = [
+        cron(sweep, second={0, 10, 20, 30, 40, 50}, run_at_startup=True),
+        cron(daily_jobs, minute={5}, second={0}, run_at_startup=True, unique=True, timeout=1800),
+    ]
     on_startup = startup
     on_shutdown = shutdown
     max_tries = MAX_TRIES

@@ -197,19 +197,22 @@ def _staff(args: argparse.Namespace) -> None:
     async def act() -> str:
         if args.action == "create":
             account = await staff.create(
-                args.username, args.name or args.username, args.role, args.department, password()
+                args.username, args.name or args.username, args.role, args.department, password(), args.kindergarten
             )
-            return f"created {account.username} ({account.role}, department {args.department.upper()})"
+            await account.fetch_related("department", "kindergarten")
+            where = f", kindergarten {account.kindergarten.code}" if account.kindergarten else ""
+            return f"created {account.username} ({account.role}, department {account.department.code}{where})"
         if args.action == "password":
             await staff.set_password(args.username, password())
             return f"password of {args.username} changed"
         if args.action in ("disable", "enable"):
             await staff.set_active(args.username, args.action == "enable")
             return f"{args.username} {args.action}d"
-        rows = await StaffAccount.all().order_by("username").prefetch_related("department")
+        rows = await StaffAccount.all().order_by("username").prefetch_related("department", "kindergarten")
         return (
             "\n".join(
-                f"{a.username}\t{a.role}\t{a.department.code}\t{'active' if a.active else 'disabled'}\t{a.full_name}"
+                f"{a.username}\t{a.role}\t{a.department.code}\t{a.kindergarten.code if a.kindergarten else '-'}\t"
+                f"{'active' if a.active else 'disabled'}\t{a.full_name}"
                 for a in rows
             )
             or "no staff accounts"
@@ -219,6 +222,35 @@ def _staff(args: argparse.Namespace) -> None:
         print(asyncio.run(_with_runtime(act)))
     except DomainError as exc:
         raise SystemExit(f"kezek staff: {exc.message('en')}") from None
+
+
+def _deadlines(as_of: str) -> None:
+    """The daily jobs as of a day (to try what a deadline does without waiting for it):
+    referral deadlines and reminders, stop-list restores, age-out and registry re-checks."""
+    from datetime import date
+
+    from server.services import daily
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise SystemExit("kezek deadlines: --as-of takes a date like 2027-01-15") from None
+    report = asyncio.run(_with_runtime(lambda: daily.run(day)))
+    print(report.summary())
+
+
+def _allocate() -> None:
+    """Every cohort with open seats or a pending request, allocated now."""
+    from server.services import allocation
+
+    async def act() -> list[str]:
+        lines = []
+        for department_id, cohort in await allocation.due_cohorts():
+            runs = await allocation.run_until_settled(department_id, cohort)
+            lines.append(f"department {department_id}, cohort {cohort}: {sum(len(r.offered) for r in runs)} offers")
+        return lines or ["nothing to allocate"]
+
+    print("\n".join(asyncio.run(_with_runtime(act))))
 
 
 def _queue_refresh() -> None:
@@ -249,8 +281,14 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("username", nargs="?", default="")
     staff.add_argument("--role", choices=ROLES, default="operator")
     staff.add_argument("--department", default="", help="department code, e.g. AST")
+    staff.add_argument("--kindergarten", default="", help="kindergarten code for --role kindergarten, e.g. AST-KG01")
     staff.add_argument("--name", default="", help="full name, shown in the history")
     staff.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    deadlines = sub.add_parser(
+        "deadlines", help="run the referral deadline job now (the worker runs it by itself), optionally as of a date"
+    )
+    deadlines.add_argument("--as-of", default="", help="the day to check as, YYYY-MM-DD (default: today)")
+    sub.add_parser("allocate", help="run the allocation of every cohort with open seats now")
     sub.add_parser("queue-refresh", help="recompute every cohort's queue numbers now (the worker does it by itself)")
     token = sub.add_parser("token", help="issue an integrator token (printed once)")
     token.add_argument("name")
@@ -273,6 +311,10 @@ def main(argv: list[str] | None = None) -> None:
         _staff(args)
     elif args.command == "queue-refresh":
         _queue_refresh()
+    elif args.command == "deadlines":
+        _deadlines(args.as_of)
+    elif args.command == "allocate":
+        _allocate()
     elif args.command == "token":
         _token(args.name, args.scope, args.department)
 

@@ -88,6 +88,25 @@ MESSAGES: dict[str, str] = {
     "csrf": N_("The form has expired. Reload the page and try again."),
     "rate_limited": N_("Too many requests. Wait a minute and try again."),
     "registry.unavailable": N_("The state registry does not answer. Try again in a few minutes."),
+    "referral.unknown": N_("There is no such referral."),
+    "referral.move": N_("This is not possible in the referral's present state."),
+    "referral.extension_days": N_("An extension is 1 to %(max)s days."),
+    "referral.benefit_unconfirmed": N_("The benefit of this referral must be confirmed before enrolment."),
+    "referral.benefit_confirmed": N_("The benefit of this referral is already confirmed."),
+    "kindergarten.unknown": N_("There is no such kindergarten in the department."),
+    "kindergarten.code": N_(
+        "A kindergarten code is the department's code, a hyphen and letters or digits, like AST-KG13."
+    ),
+    "kindergarten.exists": N_("There is already a kindergarten with this code."),
+    "kindergarten.required": N_("A kindergarten account names its kindergarten."),
+    "name.required": N_("Enter the name."),
+    "group.unknown": N_("There is no such group."),
+    "group.exists": N_("The kindergarten already has a group with this name."),
+    "group.cohort": N_("Enter the birth year of the group's children, from %(min)s to %(max)s."),
+    "group.capacity": N_("The capacity is a whole number from 1 to %(max)s."),
+    "group.enrolled": N_("The enrolment is a whole number from 0 to the capacity."),
+    "seats.count": N_("Publish from 1 to %(max)s seats, no more than the group has free."),
+    "seat.unknown": N_("There is no such vacant seat."),
 }
 
 

@@ -56,6 +56,10 @@ def on_postgres(base_settings: Settings) -> bool:
 
 
 TABLES = [
+    "referral",
+    "seat",
+    "kindergarten_group",
+    "allocation_due",
     "audit_log",
     "staff_account",
     "queue_change",

@@ -14,8 +14,11 @@ class Principal:
     application_ids: frozenset[int] = field(default_factory=frozenset)  # submitted in this session
     scopes: frozenset[str] = field(default_factory=frozenset)
     department_id: int | None = None
-    role: str | None = None  # staff: operator | verifier | admin (integrators: from a staff:<role> scope)
+    role: str | None = (
+        None  # staff: operator | verifier | admin | kindergarten (integrators: from a staff:<role> scope)
+    )
     staff_id: int | None = None
+    kindergarten_id: int | None = None  # staff of one kindergarten (role `kindergarten`)
     # Applications of the applicant who logged in to the cabinet with a one-time password.
     cabinet_ids: frozenset[int] = field(default_factory=frozenset)
 

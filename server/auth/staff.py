@@ -11,9 +11,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from server import runtime
 from server.auth import ratelimit
 from server.auth.principal import Principal
-from server.domain.roles import ROLES
+from server.domain.roles import KINDERGARTEN_ROLES, ROLES, Role
 from server.errors import DomainError
-from server.models import Department, StaffAccount
+from server.models import Department, Kindergarten, StaffAccount
 
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()
@@ -23,7 +23,12 @@ _DUMMY = _hasher.hash("not-a-password-of-anyone")
 
 def principal_of(account: StaffAccount) -> Principal:
     return Principal(
-        kind="staff", name=account.username, department_id=account.department_id, role=account.role, staff_id=account.id
+        kind="staff",
+        name=account.username,
+        department_id=account.department_id,
+        role=account.role,
+        staff_id=account.id,
+        kindergarten_id=account.kindergarten_id,
     )
 
 
@@ -32,14 +37,26 @@ def _check_password(password: str) -> None:
         raise DomainError("staff.password_short", "password", min=MIN_PASSWORD)
 
 
-async def create(username: str, full_name: str, role: str, department_code: str, password: str) -> StaffAccount:
+async def create(
+    username: str, full_name: str, role: str, department_code: str, password: str, kindergarten_code: str = ""
+) -> StaffAccount:
+    """A new account. A `kindergarten` account names its kindergarten, whose department
+    it then belongs to (`department_code` may be left empty)."""
     username = username.strip().lower()
     if not username or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
         raise DomainError("staff.username", "username")
     if role not in ROLES:
         raise DomainError("staff.role", "role")
+    kindergarten = None
+    if Role(role) in KINDERGARTEN_ROLES:
+        kindergarten = await Kindergarten.get_or_none(code=kindergarten_code.strip().upper()).prefetch_related(
+            "department"
+        )
+        if kindergarten is None:
+            raise DomainError("kindergarten.required", "kindergarten")
+        department_code = department_code or kindergarten.department.code
     department = await Department.get_or_none(code=department_code.strip().upper())
-    if department is None:
+    if department is None or (kindergarten is not None and kindergarten.department_id != department.id):
         raise DomainError("department.unknown", "department")
     _check_password(password)
     if await StaffAccount.filter(username=username).exists():
@@ -49,6 +66,7 @@ async def create(username: str, full_name: str, role: str, department_code: str,
         full_name=full_name.strip() or username,
         role=role,
         department=department,
+        kindergarten=kindergarten,
         password_hash=_hasher.hash(password),
     )
 

@@ -17,7 +17,7 @@ turns that did not list that kindergarten, as an offer the parent may decline fo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -35,6 +35,7 @@ class Vacancy:
     kindergarten: str
     language: str
     seats: int
+    window: Window | None = None  # None: the window of the run (`allocate(window=…)`)
 
 
 @dataclass(frozen=True)
@@ -60,16 +61,18 @@ class Offer:
     window: Window
 
 
-def turns(queue: Sequence[Child]) -> list[tuple[Child, ...]]:
+def turns(queue: Iterable[Child]) -> Iterator[tuple[Child, ...]]:
     """The queue cut into turns: a child alone, or its batch of twins together."""
-    result: list[tuple[Child, ...]] = []
+    turn: tuple[Child, ...] = ()
     for child in queue:
-        previous = result[-1] if result else ()
-        if child.batch is not None and previous and previous[0].batch == child.batch:
-            result[-1] = (*previous, child)
-        else:
-            result.append((child,))
-    return result
+        if turn and child.batch is not None and turn[0].batch == child.batch:
+            turn = (*turn, child)
+            continue
+        if turn:
+            yield turn
+        turn = (child,)
+    if turn:
+        yield turn
 
 
 def acceptable(child: Child, kindergarten: str, window: Window) -> int | None:
@@ -82,31 +85,49 @@ def acceptable(child: Child, kindergarten: str, window: Window) -> int | None:
     return None
 
 
-def allocate(queue: Sequence[Child], vacancies: Sequence[Vacancy], window: Window = Window.CHOSEN) -> list[Offer]:
-    """The offers to make now, in queue order. `queue` holds only the children that may
-    receive an offer (active, not suspended, no open offer), in queue order."""
-    room = {v.group: v.seats for v in vacancies if v.seats > 0}
-    groups = sorted(
-        (v for v in vacancies if v.group in room),
-        key=lambda v: (v.kindergarten, v.group),
-    )
-    offers: list[Offer] = []
-    for turn in turns(queue):
+class Allocator:
+    """Serial choice one turn at a time, so that a caller reading a long queue in pages
+    can stop as soon as every seat is taken (`exhausted`)."""
+
+    def __init__(self, vacancies: Sequence[Vacancy], window: Window = Window.CHOSEN) -> None:
+        self.room = {v.group: v.seats for v in vacancies if v.seats > 0}
+        self.groups = sorted((v for v in vacancies if v.group in self.room), key=lambda v: (v.kindergarten, v.group))
+        self.window = window
+
+    @property
+    def exhausted(self) -> bool:
+        return not any(self.room.values())
+
+    def take(self, turn: Sequence[Child]) -> list[Offer]:
+        """The offers of one turn: the best-ranked acceptable group with room for all of it."""
         head = turn[0]
-        best: tuple[int, str, int] | None = None
-        for vacancy in groups:
-            if room[vacancy.group] < len(turn) or any(c.language != vacancy.language for c in turn):
+        best: tuple[int, str, int, Window] | None = None
+        for vacancy in self.groups:
+            if self.room[vacancy.group] < len(turn) or any(c.language != vacancy.language for c in turn):
                 continue
+            window = vacancy.window or self.window
             rank = acceptable(head, vacancy.kindergarten, window)
             if rank is None:
                 continue
-            candidate = (rank, vacancy.kindergarten, vacancy.group)
-            if best is None or candidate < best:
+            candidate = (rank, vacancy.kindergarten, vacancy.group, window)
+            if best is None or candidate[:3] < best[:3]:
                 best = candidate
         if best is None:
-            continue
-        rank, kindergarten, group = best
-        room[group] -= len(turn)
+            return []
+        rank, kindergarten, group, window = best
+        self.room[group] -= len(turn)
         listed = rank if rank <= len(head.choices) else None
-        offers.extend(Offer(child.key, group, kindergarten, listed, window) for child in turn)
+        return [Offer(child.key, group, kindergarten, listed, window) for child in turn]
+
+
+def allocate(queue: Iterable[Child], vacancies: Sequence[Vacancy], window: Window = Window.CHOSEN) -> list[Offer]:
+    """The offers to make now, in queue order. `queue` holds only the children that may
+    receive an offer (active, not suspended, no open offer), in queue order; a vacancy
+    without a window of its own is in `window`."""
+    allocator = Allocator(vacancies, window)
+    offers: list[Offer] = []
+    for turn in turns(queue):
+        if allocator.exhausted:
+            break
+        offers.extend(allocator.take(turn))
     return offers

@@ -44,6 +44,7 @@ TRANSITION_KINDS: dict[Transition, ChangeKind | None] = {
     Transition.SUSPEND: ChangeKind.SUSPENDED,
     Transition.RESTORE: ChangeKind.RESTORED,
     Transition.OFFER: ChangeKind.OFFERED,
+    Transition.RETURN: ChangeKind.RESTORED,  # back in the queue at its place, as from the stop-list
     Transition.ENROL: None,  # already left the queue when the place was offered
     Transition.WITHDRAW: ChangeKind.WITHDRAWN,
     Transition.CLOSE: ChangeKind.CLOSED,

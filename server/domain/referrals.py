@@ -61,9 +61,10 @@ def apply(state: ReferralState, move: ReferralMove) -> ReferralState:
 
 
 def suspends(move: ReferralMove, *, chosen: bool) -> bool:
-    """Whether the move puts the application on the stop-list (R30): an expired or
-    refused referral does, except declining a kindergarten the parent did not choose
-    (R27: an offer after the priority window costs nothing to decline)."""
-    if move is ReferralMove.DECLINE:
+    """Whether the move puts the application on the stop-list (R30): a refused or
+    expired referral does, unless it was for a kindergarten the parent did not choose and
+    never accepted (R27: an offer after the priority window costs nothing to decline or
+    to let pass). Not coming with an accepted referral always does."""
+    if move in (ReferralMove.DECLINE, ReferralMove.EXPIRE):
         return chosen
-    return move in (ReferralMove.EXPIRE, ReferralMove.NO_SHOW)
+    return move is ReferralMove.NO_SHOW

@@ -28,6 +28,7 @@ class Transition(StrEnum):
     SUSPEND = "suspend"
     RESTORE = "restore"
     OFFER = "offer"
+    RETURN = "return"  # an offer ended without a penalty: back in the queue at its place
     ENROL = "enrol"
     WITHDRAW = "withdraw"
     CLOSE = "close"
@@ -40,6 +41,7 @@ TRANSITIONS: dict[Transition, tuple[frozenset[State], State]] = {
     Transition.SUSPEND: (frozenset({State.QUEUED, State.OFFERED}), State.SUSPENDED),
     Transition.RESTORE: (frozenset({State.SUSPENDED}), State.QUEUED),
     Transition.OFFER: (frozenset({State.QUEUED}), State.OFFERED),
+    Transition.RETURN: (frozenset({State.OFFERED}), State.QUEUED),
     Transition.ENROL: (frozenset({State.OFFERED}), State.ENROLLED),
     Transition.WITHDRAW: (
         frozenset({State.SUBMITTED, State.QUEUED, State.SUSPENDED, State.OFFERED}),

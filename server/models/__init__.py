@@ -13,11 +13,13 @@ from server.models.application import (
 from server.models.auth import IntegratorToken, OtpChallenge
 from server.models.department import BenefitCategory, Department, Kindergarten
 from server.models.notification import Notification
+from server.models.places import AllocationDue, Group, Referral, Seat
 from server.models.queue import CohortChange, QueueChange, QueueCohort, QueueEntry
 from server.models.registry import RegistryRecord
 from server.models.staff import AuditEntry, StaffAccount
 
 __all__ = [
+    "AllocationDue",
     "Application",
     "ApplicationEvent",
     "AuditEntry",
@@ -27,6 +29,7 @@ __all__ = [
     "Contact",
     "Department",
     "Document",
+    "Group",
     "IdempotencyKey",
     "IntegratorToken",
     "Kindergarten",
@@ -36,7 +39,9 @@ __all__ = [
     "QueueChange",
     "QueueCohort",
     "QueueEntry",
+    "Referral",
     "RegistrationSequence",
     "RegistryRecord",
+    "Seat",
     "StaffAccount",
 ]

@@ -14,6 +14,7 @@ from server.domain.states import State
 if TYPE_CHECKING:
     from server.models.department import BenefitCategory, Department, Kindergarten
     from server.models.notification import Notification
+    from server.models.places import Referral
     from server.models.queue import CohortChange, QueueChange, QueueEntry
     from server.models.staff import AuditEntry
 
@@ -49,6 +50,9 @@ class Application(Model):
     search_names = fields.CharField(max_length=400, default="", db_default="")
     # Twins (R21): the lowest application id of the batch, on every member; NULL alone.
     batch_id = fields.IntField(null=True)
+    # R30: the last day of a stop-list suspension; the daily job restores it after.
+    # None for suspensions by staff, which staff lift.
+    suspended_until = fields.DateField(null=True)
     created_via = fields.CharField(max_length=64, default="web")
     version = fields.IntField(default=1)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -65,6 +69,7 @@ class Application(Model):
     cohort_changes: fields.ReverseRelation[CohortChange]
     queue_changes: fields.ReverseRelation[QueueChange]
     audit: fields.ReverseRelation[AuditEntry]
+    referrals: fields.ReverseRelation[Referral]
 
     class Meta:
         table = "application"

@@ -8,6 +8,7 @@ from tortoise.models import Model
 if TYPE_CHECKING:
     from server.models.application import Application, BenefitClaim, Preference, RegistrationSequence
     from server.models.auth import IntegratorToken
+    from server.models.places import Group, Referral
     from server.models.queue import QueueCohort
     from server.models.staff import StaffAccount
 
@@ -34,6 +35,7 @@ class Department(Model):
     extraordinary_confirm_working_days = fields.SmallIntField(default=5)  # R29
     stoplist_days = fields.SmallIntField(default=10)  # R30
     notify_queue_change_over = fields.SmallIntField(default=10)  # R34
+    regime = fields.CharField(max_length=12, default="referral")  # server.domain.places.Regime
 
     applications: fields.ReverseRelation[Application]
     kindergartens: fields.ReverseRelation[Kindergarten]
@@ -62,7 +64,13 @@ class Kindergarten(Model):
     address = fields.CharField(max_length=300, default="")
     languages = fields.CharField(max_length=32, default="kk,ru")  # comma-separated
 
+    active = fields.BooleanField(default=True)
+    version = fields.IntField(default=1)
+
     preferences: fields.ReverseRelation[Preference]
+    groups: fields.ReverseRelation[Group]
+    referrals: fields.ReverseRelation[Referral]
+    staff: fields.ReverseRelation[StaffAccount]
 
     class Meta:
         table = "kindergarten"
@@ -81,6 +89,9 @@ class BenefitCategory(Model):
     evidence = fields.CharField(max_length=16)  # server.domain.benefits.Evidence
     document_max_age_days = fields.SmallIntField(null=True)
     sort_order = fields.SmallIntField(default=0)
+    # R32: a confirmed claim of this category marks the child's referral in the public
+    # protocol (children of kindergarten staff).
+    marks_referral = fields.BooleanField(default=False)
     name_kk = fields.TextField()
     name_ru = fields.TextField()
     name_en = fields.TextField()

@@ -8,7 +8,7 @@ from tortoise.models import Model
 
 if TYPE_CHECKING:
     from server.models.application import Application
-    from server.models.department import Department
+    from server.models.department import Department, Kindergarten
 
 
 class StaffAccount(Model):
@@ -21,6 +21,11 @@ class StaffAccount(Model):
     role = fields.CharField(max_length=16)  # server.domain.roles.Role
     department: fields.ForeignKeyRelation[Department] = fields.ForeignKeyField("kezek.Department", related_name="staff")
     department_id: int
+    # The kindergarten a `kindergarten` account acts for (None for department staff).
+    kindergarten: fields.ForeignKeyNullableRelation[Kindergarten] = fields.ForeignKeyField(
+        "kezek.Kindergarten", related_name="staff", null=True
+    )
+    kindergarten_id: int | None
     password_hash = fields.CharField(max_length=200)
     active = fields.BooleanField(default=True)
     failed_logins = fields.SmallIntField(default=0)

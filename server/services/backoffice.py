@@ -47,7 +47,8 @@ def staff_role(principal: Principal) -> tuple[str, int] | None:
         return principal.role, principal.department_id
     if principal.kind == "integrator" and principal.department_id:
         for role in roles.ROLES:
-            if principal.has_scope(f"staff:{role}"):
+            # A kindergarten role is bound to one kindergarten: only an account has it.
+            if role not in roles.KINDERGARTEN_ROLES and principal.has_scope(f"staff:{role}"):
                 return role.value, principal.department_id
     return None
 

@@ -43,7 +43,9 @@ async def record_event(
     )
 
 
-async def transition(application: Application, move: Transition, actor: str, reason: str = "") -> bool:
+async def transition(
+    application: Application, move: Transition, actor: str, reason: str = "", *, tell: bool = True
+) -> bool:
     """Applies one transition of the state machine and records it (R33). Returns True
     when it moved the application's cohort: the caller then asks for the cohort's
     refresh after commit (`queue.request_refresh_for`)."""
@@ -52,10 +54,17 @@ async def transition(application: Application, move: Transition, actor: str, rea
     application.state = after.value
     if after not in states.ACTIVE:
         application.active_key = None  # R5: the child may apply again
+    if after is not State.SUSPENDED:
+        application.suspended_until = None
+    if before is State.OFFERED and after is not State.ENROLLED:
+        # Leaving an offer any other way (staff suspend, withdrawal…) gives the seat back.
+        from server.services import referrals
+
+        await referrals.release(application, actor, reason)
     event = await record_event(
         application, move.value, actor, from_state=before.value, to_state=after.value, reason=reason
     )
-    message = TOLD.get(move)
+    message = TOLD.get(move) if tell else None
     if message and application.registration_number:  # R34, sent after commit (notifications.deliver_soon)
         await notifications.queue_for_application(
             application, message, str(event.id), number=application.registration_number

@@ -31,3 +31,8 @@ def deliver_job_id(notification_id: int) -> str:
 def queue_job_id(department_id: int, cohort: int) -> str:
     """One refresh per cohort at a time: changes arriving meanwhile are coalesced."""
     return f"queue:{department_id}:{cohort}"
+
+
+def allocation_job_id(department_id: int, cohort: int) -> str:
+    """One allocation run per cohort at a time: seats freed meanwhile are coalesced."""
+    return f"allocate:{department_id}:{cohort}"

@@ -40,6 +40,30 @@ TEXTS = {
         N_("Kezek: application restored"),
         N_("Kezek: application %(number)s is back in the queue at its place."),
     ),
+    "offered": (
+        N_("Kezek: a kindergarten place is offered"),
+        N_("Kezek: a place in %(kindergarten)s. Answer by %(deadline)s in the cabinet."),
+    ),
+    "offer_expiring": (
+        N_("Kezek: the offer ends tomorrow"),
+        N_("Kezek: the place in %(kindergarten)s waits until %(deadline)s only."),
+    ),
+    "referral_expired": (
+        N_("Kezek: the referral expired"),
+        N_("Kezek: referral to %(kindergarten)s expired; stop list till %(until)s."),
+    ),
+    "referral_cancelled": (
+        N_("Kezek: the referral was cancelled"),
+        N_("Kezek: referral to %(kindergarten)s cancelled. See the cabinet."),
+    ),
+    "enrolled": (
+        N_("Kezek: the child is enrolled"),
+        N_("Kezek: the child is enrolled in %(kindergarten)s. Application closed."),
+    ),
+    "queue_moved": (
+        N_("Kezek: your queue number changed"),
+        N_("Kezek: %(number)s is now number %(queue)s in the queue."),
+    ),
     "benefit_confirmed": (
         N_("Kezek: benefit confirmed"),
         N_("Kezek: your benefit for application %(number)s is confirmed."),
@@ -110,6 +134,45 @@ async def queue_for_application(
         if row is not None:
             created.append(row)
     return created
+
+
+async def queue_for_many(
+    application_ids: list[int], kind: str, events: dict[int, tuple[str, dict[str, object]]]
+) -> list[Notification]:
+    """`queue_for_application` for many applications at once (an allocation run's
+    offers): `events` maps each application to its event id and message values."""
+    applications = await Application.filter(id__in=application_ids).values("id", "notify_channel", "notify_language")
+    recipients: dict[tuple[int, str], str] = {}
+    for contact in await Contact.filter(application_id__in=application_ids, confirmed_at__not_isnull=True).order_by(
+        "kind", "rank"
+    ):
+        recipients.setdefault((contact.application_id, contact.kind), contact.value)
+    rows = []
+    for application in applications:
+        event_id, params = events[application["id"]]
+        language = application["notify_language"]
+        subject, body = render(kind, language, **params)
+        for channel in sent_by(application["notify_channel"]):
+            recipient = recipients.get((application["id"], "phone" if channel == Channel.SMS else "email"))
+            if recipient is None:
+                continue
+            rows.append(
+                Notification(
+                    event_key=f"{kind}:{event_id}:{channel.value}",
+                    application_id=application["id"],
+                    kind=kind,
+                    channel=channel.value,
+                    recipient=recipient,
+                    language=language,
+                    subject=subject,
+                    body=body,
+                )
+            )
+    if not rows:
+        return []
+    await Notification.bulk_create(rows)
+    keys = [row.event_key for row in rows]
+    return await Notification.filter(event_key__in=keys)
 
 
 async def deliver_soon(application_id: int) -> None:

@@ -78,6 +78,42 @@ async def due_cohorts(older_than: datetime | None = None) -> list[tuple[int, int
     return sorted({(int(d), int(c)) for d, c in rows})
 
 
+# --- reading the order ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An application waiting for a place, at its queue number (twins share a batch)."""
+
+    application_id: int
+    number: int
+    batch: int | None
+
+
+async def waiting(department_id: int, cohort: int, *, after: int = 0, limit: int = 2000) -> list[Waiting]:
+    """The cohort's applications that may be offered a place, in queue order, from queue
+    number `after` on: numbered, queued (not suspended, not already offered)."""
+    async with in_transaction() as conn:
+        _, rows = await conn.execute_query(
+            raw_sql(
+                conn,
+                "SELECT e.application_id, e.number, a.batch_id FROM queue_entry e "
+                "JOIN application a ON a.id = e.application_id "
+                "WHERE e.department_id = $1 AND e.cohort = $2 AND e.number > $3 AND a.state = $4 "
+                "ORDER BY e.number LIMIT $5",
+            ),
+            [department_id, cohort, after, State.QUEUED.value, limit],
+        )
+    return [Waiting(int(r[0]), int(r[1]), r[2]) for r in rows]
+
+
+async def lock_cohort(department_id: int, cohort: int) -> QueueCohort:
+    """Inside a transaction: the cohort's row lock, which refreshes and allocation runs
+    of the cohort take in turn."""
+    await _ensure_cohort_row(department_id, cohort)
+    return await QueueCohort.select_for_update().get(department_id=department_id, cohort=cohort)
+
+
 # --- the refresh ----------------------------------------------------------------------
 
 

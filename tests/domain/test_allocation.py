@@ -138,7 +138,7 @@ def test_offers_are_fair_full_and_never_oversold(queue, vacancies, window):
     seats = {v.group: v.seats for v in vacancies}
     assert all(taken[g] <= seats[g] for g in taken)  # no seat offered twice
     left = {g: seats[g] - taken[g] for g in seats}
-    order = turns(queue)
+    order = list(turns(queue))
     for turn in order:  # twins together or not at all
         assert len({by_key[c.key].group if c.key in by_key else None for c in turn}) == 1
     for i, ahead in enumerate(order):
@@ -155,3 +155,10 @@ def test_offers_are_fair_full_and_never_oversold(queue, vacancies, window):
                 other = by_key.get(behind[0].key)
                 if other is not None and other.group == v.group and len(ahead) <= len(behind):
                     assert mine is not None and mine <= rank, (head, other)
+
+
+def test_each_vacancy_may_carry_its_own_window():
+    queue = [Child(1, "kk", ("KG02",)), Child(2, "kk", ("KG01",))]
+    seats = [Vacancy(1, "KG01", "kk", 1, Window.OPEN), Vacancy(2, "KG02", "kk", 1)]
+    offers = allocate(queue, seats)
+    assert [(o.key, o.kindergarten, o.window) for o in offers] == [(1, "KG02", Window.CHOSEN), (2, "KG01", Window.OPEN)]

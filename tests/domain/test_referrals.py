@@ -58,7 +58,8 @@ def test_a_closed_referral_never_moves_again(end):
             apply(end, move)
 
 
-def test_only_a_refused_chosen_place_or_a_lapse_stop_lists_the_child():
+def test_only_a_refused_or_lapsed_chosen_place_or_a_no_show_stop_lists_the_child():
     assert suspends(M.DECLINE, chosen=True) and not suspends(M.DECLINE, chosen=False)
-    assert suspends(M.EXPIRE, chosen=False) and suspends(M.NO_SHOW, chosen=True)
+    assert suspends(M.EXPIRE, chosen=True) and not suspends(M.EXPIRE, chosen=False)
+    assert suspends(M.NO_SHOW, chosen=True) and suspends(M.NO_SHOW, chosen=False)
     assert not suspends(M.CANCEL, chosen=True) and not suspends(M.ENROL, chosen=True)
