@@ -99,22 +99,22 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='BenefitCategory',
             name='marks_referral',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='Department',
             name='regime',
-            field=fields.CharField(default='referral', max_length=12),
+            field=fields.CharField(default='referral', db_default='referral', max_length=12),
         ),
         ops.AddField(
             model_name='Kindergarten',
             name='active',
-            field=fields.BooleanField(default=True),
+            field=fields.BooleanField(default=True, db_default=True),
         ),
         ops.AddField(
             model_name='Kindergarten',
             name='version',
-            field=fields.IntField(default=1),
+            field=fields.IntField(default=1, db_default=1),
         ),
         ops.AddField(
             model_name='StaffAccount',

@@ -35,7 +35,7 @@ class Department(Model):
     extraordinary_confirm_working_days = fields.SmallIntField(default=5)  # R29
     stoplist_days = fields.SmallIntField(default=10)  # R30
     notify_queue_change_over = fields.SmallIntField(default=10)  # R34
-    regime = fields.CharField(max_length=12, default="referral")  # server.domain.places.Regime
+    regime = fields.CharField(max_length=12, default="referral", db_default="referral")  # server.domain.places.Regime
 
     applications: fields.ReverseRelation[Application]
     kindergartens: fields.ReverseRelation[Kindergarten]
@@ -64,8 +64,8 @@ class Kindergarten(Model):
     address = fields.CharField(max_length=300, default="")
     languages = fields.CharField(max_length=32, default="kk,ru")  # comma-separated
 
-    active = fields.BooleanField(default=True)
-    version = fields.IntField(default=1)
+    active = fields.BooleanField(default=True, db_default=True)
+    version = fields.IntField(default=1, db_default=1)
 
     preferences: fields.ReverseRelation[Preference]
     groups: fields.ReverseRelation[Group]
@@ -91,7 +91,7 @@ class BenefitCategory(Model):
     sort_order = fields.SmallIntField(default=0)
     # R32: a confirmed claim of this category marks the child's referral in the public
     # protocol (children of kindergarten staff).
-    marks_referral = fields.BooleanField(default=False)
+    marks_referral = fields.BooleanField(default=False, db_default=False)
     name_kk = fields.TextField()
     name_ru = fields.TextField()
     name_en = fields.TextField()

@@ -90,8 +90,10 @@ async def test_each_role_may_do_what_its_table_says_and_only_in_its_department(c
 
     for where, target in targets.items():
         # A kindergarten's staff see no applications, only their referrals: all are "other".
-        own = where == "own" and roles.allowed(role, "application.read") and not (
-            as_token and role in roles.KINDERGARTEN_ROLES
+        own = (
+            where == "own"
+            and roles.allowed(role, "application.read")
+            and not (as_token and role in roles.KINDERGARTEN_ROLES)
         )
         number = target["number"]
         read = await gql(client, READ, {"n": number}, token=token)

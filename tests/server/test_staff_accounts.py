@@ -47,7 +47,22 @@ def test_the_command_line_creates_and_manages_accounts(tmp_path):
     assert again.returncode != 0 and "already an account" in again.stderr
     assert kezek("staff", "disable", "aida").returncode == 0
     listed = kezek("staff", "list")
-    assert "aida\tverifier\tAST\tdisabled" in listed.stdout
+    assert "aida\tverifier\tAST\t-\tdisabled" in listed.stdout
+    kg = kezek(
+        "staff",
+        "create",
+        "kg01",
+        "--role",
+        "kindergarten",
+        "--kindergarten",
+        "ast-kg01",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
+    assert kg.returncode == 0 and "created kg01 (kindergarten, department AST, kindergarten AST-KG01)" in kg.stdout
+    nowhere = kezek("staff", "create", "kg99", "--role", "kindergarten", "--password-stdin", stdin=PASSWORD + "\n")
+    assert nowhere.returncode != 0 and "names its kindergarten" in nowhere.stderr
+    assert "kg01\tkindergarten\tAST\tAST-KG01\tactive" in kezek("staff", "list").stdout
     assert PASSWORD not in listed.stdout + made.stdout
 
 
