@@ -10,6 +10,7 @@ import strawberry
 from server.domain.allocation import Window
 from server.domain.deadlines import days_left, local_date
 from server.domain.referrals import ReferralState
+from server.i18n import N_, gettext
 from server.models import Department as DepartmentModel
 from server.models import Group as GroupModel
 from server.models import Referral as ReferralModel
@@ -69,6 +70,45 @@ class OfferReason:
     language: str
     rank: int | None = strawberry.field(description="The kindergarten's place in the parent's list; null if unlisted.")
     window: Window
+    text: str = strawberry.field(description="The reason in the caller's language.")
+
+
+# R24's spirit for offers: the reason in one sentence, from the referral's own data.
+LANGUAGE_NAMES = {"kk": N_("in Kazakh"), "ru": N_("in Russian"), "other": N_("in another language")}
+REASONS = {
+    ("chosen", True): N_(
+        "Number %(number)s, first in the %(cohort)s queue who chose %(kindergarten)s (choice %(rank)s) %(in_language)s "
+        "when the seat was offered."
+    ),
+    ("chosen", False): N_(
+        "Number %(number)s, first in the %(cohort)s queue who accepts any kindergarten %(in_language)s when the seat "
+        "was offered."
+    ),
+    ("open", True): N_(
+        "Number %(number)s, first in the %(cohort)s queue %(in_language)s after the priority window; "
+        "%(kindergarten)s was choice %(rank)s."
+    ),
+    ("open", False): N_(
+        "Number %(number)s, first in the %(cohort)s queue %(in_language)s after the priority window; the parent did "
+        "not list %(kindergarten)s and may decline it without losing the place."
+    ),
+}
+
+
+def reason_text(
+    *, window: str, rank: int | None, number: int, cohort: int, kindergarten: str, language: str, lang: str
+) -> str:
+    """Why a child got a seat, in one sentence of the reader's language."""
+    template = REASONS[(window, rank is not None)]
+    return gettext(
+        template,
+        lang,
+        number=number,
+        cohort=cohort,
+        kindergarten=kindergarten,
+        rank=rank or "",
+        in_language=gettext(LANGUAGE_NAMES.get(language, LANGUAGE_NAMES["other"]), lang),
+    )
 
 
 @strawberry.type(
@@ -107,12 +147,16 @@ class Referral:
         group_name: str,
         group_language: str,
         department: DepartmentModel,
+        language: str,
         registration_number: str | None = None,
     ) -> Referral:
         state = ReferralState(model.state)
         deadline = model.accept_by if state is ReferralState.OFFERED else model.present_by
         today = local_date(datetime.now(UTC), department.timezone)
         data = model.explanation or {}
+        window = str(data.get("window", model.window))
+        number = int(data.get("queue_number", model.queue_number))
+        group_lang = str(data.get("language", group_language))
         return cls(
             id=strawberry.ID(str(model.public_id)),
             state=state,
@@ -136,20 +180,29 @@ class Referral:
             closed_at=model.closed_at,
             reason=model.reason,
             explanation=OfferReason(
-                cohort=int(data.get("cohort", model.cohort)),
-                queue_number=int(data.get("queue_number", model.queue_number)),
-                kindergarten_code=str(data.get("kindergarten", kindergarten_code)),
-                group_name=str(data.get("group", group_name)),
-                language=str(data.get("language", group_language)),
-                rank=data.get("rank"),
-                window=Window(str(data.get("window", model.window))),
+                cohort=model.cohort,
+                queue_number=number,
+                kindergarten_code=kindergarten_code,
+                group_name=group_name,
+                language=group_lang,
+                rank=model.rank,
+                window=Window(window),
+                text=reason_text(
+                    window=window,
+                    rank=model.rank,
+                    number=number,
+                    cohort=model.cohort,
+                    kindergarten=kindergarten_code,
+                    language=group_lang,
+                    lang=language,
+                ),
             ),
             registration_number=registration_number,
             version=model.version,
         )
 
 
-async def referral_of(model: ReferralModel, *, with_number: bool = False) -> Referral:
+async def referral_of(model: ReferralModel, language: str, *, with_number: bool = False) -> Referral:
     """A referral with its kindergarten, group and department loaded (a few queries)."""
     await model.fetch_related("kindergarten", "group")
     department = await DepartmentModel.get(id=model.department_id)
@@ -163,5 +216,6 @@ async def referral_of(model: ReferralModel, *, with_number: bool = False) -> Ref
         group_name=model.group.name,
         group_language=model.group.language,
         department=department,
+        language=language,
         registration_number=number,
     )
