@@ -87,37 +87,75 @@ def acceptable(child: Child, kindergarten: str, window: Window) -> int | None:
 
 class Allocator:
     """Serial choice one turn at a time, so that a caller reading a long queue in pages
-    can stop as soon as every seat is taken (`exhausted`)."""
+    can stop as soon as every seat is taken (`exhausted`).
+
+    Indexed for long queues and many groups: a turn looks only at the groups of the
+    kindergartens it listed, and otherwise at the first group of its language with room
+    (in kindergarten order, the same tie-break as the ranks'). Full groups are skipped
+    once and for all (room only ever goes down)."""
 
     def __init__(self, vacancies: Sequence[Vacancy], window: Window = Window.CHOSEN) -> None:
-        self.room = {v.group: v.seats for v in vacancies if v.seats > 0}
-        self.groups = sorted((v for v in vacancies if v.group in self.room), key=lambda v: (v.kindergarten, v.group))
         self.window = window
+        self.room = {v.group: v.seats for v in vacancies if v.seats > 0}
+        self.left = sum(self.room.values())
+        ordered = sorted((v for v in vacancies if v.group in self.room), key=lambda v: (v.kindergarten, v.group))
+        self.by_kindergarten: dict[tuple[str, str], list[Vacancy]] = {}
+        # Per language: every group, and those in the open window (for unlisted offers).
+        self.any: dict[str, list[Vacancy]] = {}
+        self.open: dict[str, list[Vacancy]] = {}
+        self.start: dict[tuple[str, str], int] = {}  # first possibly non-full place in a list
+        for v in ordered:
+            self.by_kindergarten.setdefault((v.kindergarten, v.language), []).append(v)
+            self.any.setdefault(v.language, []).append(v)
+            if (v.window or window) is Window.OPEN:
+                self.open.setdefault(v.language, []).append(v)
 
     @property
     def exhausted(self) -> bool:
-        return not any(self.room.values())
+        return self.left <= 0
+
+    def _fits(self, vacancy: Vacancy, turn: Sequence[Child]) -> bool:
+        return self.room[vacancy.group] >= len(turn) and all(c.language == vacancy.language for c in turn)
+
+    def _first(self, kind: str, vacancies: list[Vacancy], turn: Sequence[Child]) -> Vacancy | None:
+        """The first group in a list that fits the turn, moving the list's start past full ones."""
+        key = (kind, turn[0].language)
+        index = self.start.get(key, 0)
+        while index < len(vacancies) and self.room[vacancies[index].group] == 0:
+            index += 1
+        self.start[key] = index
+        for vacancy in vacancies[index:]:
+            if self._fits(vacancy, turn):
+                return vacancy
+        return None
 
     def take(self, turn: Sequence[Child]) -> list[Offer]:
         """The offers of one turn: the best-ranked acceptable group with room for all of it."""
         head = turn[0]
-        best: tuple[int, str, int, Window] | None = None
-        for vacancy in self.groups:
-            if self.room[vacancy.group] < len(turn) or any(c.language != vacancy.language for c in turn):
-                continue
-            window = vacancy.window or self.window
-            rank = acceptable(head, vacancy.kindergarten, window)
-            if rank is None:
-                continue
-            candidate = (rank, vacancy.kindergarten, vacancy.group, window)
-            if best is None or candidate[:3] < best[:3]:
-                best = candidate
-        if best is None:
+        chosen: Vacancy | None = None
+        rank: int | None = None
+        for position, kindergarten in enumerate(head.choices, start=1):
+            for vacancy in self.by_kindergarten.get((kindergarten, head.language), ()):
+                if self._fits(vacancy, turn):
+                    chosen, rank = vacancy, position
+                    break
+            if chosen is not None:
+                break
+        if chosen is None:
+            pool = self.any if head.any_kindergarten else self.open
+            listed = set(head.choices)
+            candidate = self._first("any" if head.any_kindergarten else "open", pool.get(head.language, []), turn)
+            # A listed kindergarten without room for the turn was already tried above.
+            while candidate is not None and candidate.kindergarten in listed:
+                rest = pool[head.language][pool[head.language].index(candidate) + 1 :]
+                candidate = next((v for v in rest if self._fits(v, turn) and v.kindergarten not in listed), None)
+            chosen = candidate
+        if chosen is None:
             return []
-        rank, kindergarten, group, window = best
-        self.room[group] -= len(turn)
-        listed = rank if rank <= len(head.choices) else None
-        return [Offer(child.key, group, kindergarten, listed, window) for child in turn]
+        self.room[chosen.group] -= len(turn)
+        self.left -= len(turn)
+        window = chosen.window or self.window
+        return [Offer(child.key, chosen.group, chosen.kindergarten, rank, window) for child in turn]
 
 
 def allocate(queue: Iterable[Child], vacancies: Sequence[Vacancy], window: Window = Window.CHOSEN) -> list[Offer]:

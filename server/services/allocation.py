@@ -45,7 +45,7 @@ from server.services import jobs, notifications, queue
 log = logging.getLogger("kezek.allocation")
 
 ACTOR = "system:allocation"
-PAGE = 2000  # waiting children read per page
+PAGE = 5000  # waiting children read per page
 MAX_ROUNDS = 10
 
 
