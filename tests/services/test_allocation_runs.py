@@ -235,3 +235,157 @@ async def test_concurrent_runs_never_offer_a_seat_twice(ast, groups, on_postgres
     rows = await Referral.all().values_list("seat_id", "application_id")
     assert len(rows) == 5
     assert len({s for s, _ in rows}) == 5 and len({a for _, a in rows}) == 5
+
+
+async def test_the_database_refuses_a_second_open_offer_of_a_seat_or_to_a_child(ast, groups):
+    from uuid import uuid4
+
+    from tortoise.exceptions import IntegrityError
+
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    b = await waiting_child(ast, "B", ["AST-KG01"], minutes=2)
+    await queue.refresh(ast.id, COHORT)
+    kg = await Kindergarten.get(code="AST-KG01")
+    await places.publish(places.Staff(kindergarten_staff(ast, kg)), groups["kg1-ru"].id, 2)
+    await allocation.run(ast.id, COHORT)
+    first = await Referral.get(application_id=a.id)
+    other_seat = (await Referral.get(application_id=b.id)).seat_id
+
+    def copy(**changes):
+        fields = {
+            "public_id": uuid4(),
+            "application_id": first.application_id,
+            "seat_id": first.seat_id,
+            "group_id": first.group_id,
+            "kindergarten_id": first.kindergarten_id,
+            "department_id": ast.id,
+            "cohort": COHORT,
+            "window": "chosen",
+            "queue_number": 1,
+            "benefit_class": "general",
+            "offered_at": first.offered_at,
+            "accept_by": first.accept_by,
+            "open_application": first.application_id,
+            "open_seat": first.seat_id,
+        }
+        return Referral.create(**{**fields, **changes})
+
+    with pytest.raises(IntegrityError):  # the same seat, another child
+        await copy(application_id=b.id, open_application=None)
+    with pytest.raises(IntegrityError):  # the same child, another seat
+        await copy(seat_id=other_seat, open_seat=None)
+    assert await Referral.all().count() == 2
+
+
+async def test_twins_are_offered_together_when_the_group_has_room_for_both(ast, groups):
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    b = await waiting_child(ast, "B", ["AST-KG01"], minutes=1)
+    c = await waiting_child(ast, "C", ["AST-KG01"], minutes=5)
+    for twin in (a, b):
+        twin.batch_id = a.id
+        await twin.save()
+    await queue.refresh(ast.id, COHORT)
+    kg = places.Staff(kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01")))
+    await places.publish(kg, groups["kg1-ru"].id, 1)
+    run = await allocation.run(ast.id, COHORT)
+    assert [p.application_id for p in run.offered] == [c.id]  # one seat: the twins wait together
+    await places.publish(kg, groups["kg1-ru"].id, 2)
+    run = await allocation.run(ast.id, COHORT)
+    assert sorted(p.application_id for p in run.offered) == sorted([a.id, b.id])
+
+
+async def test_an_unconfirmed_extraordinary_offer_is_cancelled_and_the_benefit_removed(ast, groups):
+    from server.models import BenefitCategory, BenefitClaim
+
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    category = await BenefitCategory.filter(benefit_class="extraordinary").first()
+    await BenefitClaim.create(application=a, category=category, source="registry", status="confirmed")
+    a.benefit_class = "extraordinary"
+    await a.save()
+    await queue.refresh(ast.id, COHORT)
+    await places.publish(
+        places.Staff(kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01"))), groups["kg1-ru"].id, 1
+    )
+    await allocation.run(ast.id, COHORT)
+    referral = await Referral.get(application_id=a.id)
+    assert referral.confirm_by is not None
+    parent = Principal(kind="applicant", cabinet_ids=frozenset({a.id}))
+    await referrals.accept(parent, str(referral.public_id))
+    staff = kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01"))
+    with pytest.raises(DomainError) as refused:
+        await referrals.enrol(staff, str(referral.public_id))
+    assert refused.value.code == "referral.benefit_unconfirmed"
+    report = await referrals.run_deadlines(referral.confirm_by + timedelta(days=1))
+    assert report.cancelled == 1
+    app = await Application.get(id=a.id)
+    assert app.state == State.QUEUED and app.benefit_class == "general"
+    assert (await Referral.get(id=referral.id)).state == ReferralState.CANCELLED
+    assert await BenefitClaim.filter(application=a, status="confirmed").count() == 0
+    assert await Notification.filter(application_id=a.id, kind="referral_cancelled").count() == 1
+
+
+async def test_a_confirmed_extraordinary_offer_may_be_enrolled(ast, groups):
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    a.benefit_class = "extraordinary"
+    await a.save()
+    await queue.refresh(ast.id, COHORT)
+    staff = kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01"))
+    await places.publish(places.Staff(staff), groups["kg1-ru"].id, 1)
+    await allocation.run(ast.id, COHORT)
+    referral = await Referral.get(application_id=a.id)
+    with pytest.raises(DomainError):  # a kindergarten does not confirm benefits
+        await referrals.confirm_benefit(staff, str(referral.public_id))
+    await referrals.confirm_benefit(admin(ast), str(referral.public_id))
+    await referrals.accept(Principal(kind="applicant", cabinet_ids=frozenset({a.id})), str(referral.public_id))
+    await referrals.enrol(staff, str(referral.public_id))
+    assert (await Application.get(id=a.id)).state == State.ENROLLED
+    assert (await referrals.run_deadlines(referral.confirm_by + timedelta(days=1))).cancelled == 0
+
+
+async def test_a_reminder_goes_out_once_a_working_day_before_the_deadline(ast, groups):
+    from server.domain.deadlines import previous_working_day
+
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    await queue.refresh(ast.id, COHORT)
+    await places.publish(
+        places.Staff(kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01"))), groups["kg1-ru"].id, 1
+    )
+    await allocation.run(ast.id, COHORT)
+    referral = await Referral.get(application_id=a.id)
+    day = previous_working_day(referral.accept_by)
+    assert (await referrals.run_deadlines(day - timedelta(days=1))).reminded in (0, 1)
+    await referrals.run_deadlines(day)
+    await referrals.run_deadlines(day)
+    assert await Notification.filter(application_id=a.id, kind="offer_expiring").count() == 1
+
+
+async def test_staff_cancel_with_a_reason_returns_the_child_to_its_place(ast, groups):
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    await queue.refresh(ast.id, COHORT)
+    await places.publish(
+        places.Staff(kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01"))), groups["kg1-ru"].id, 1
+    )
+    await allocation.run(ast.id, COHORT)
+    referral = await Referral.get(application_id=a.id)
+    with pytest.raises(DomainError) as refused:
+        await referrals.cancel(admin(ast), str(referral.public_id), "  ")
+    assert refused.value.code == "reason.required"
+    await referrals.cancel(admin(ast), str(referral.public_id), "the group closes for repairs")
+    app = await Application.get(id=a.id)
+    assert app.state == State.QUEUED and app.suspended_until is None
+    assert (await AuditEntry.get(entity="referral")).reason == "the group closes for repairs"
+
+
+async def test_a_no_show_stop_lists_the_child(ast, groups):
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    await queue.refresh(ast.id, COHORT)
+    staff = kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01"))
+    await places.publish(places.Staff(staff), groups["kg1-ru"].id, 1)
+    await allocation.run(ast.id, COHORT)
+    referral = await Referral.get(application_id=a.id)
+    with pytest.raises(DomainError):  # not accepted yet: nothing to present
+        await referrals.no_show(staff, str(referral.public_id), "did not come")
+    await referrals.accept(Principal(kind="applicant", cabinet_ids=frozenset({a.id})), str(referral.public_id))
+    await referrals.no_show(staff, str(referral.public_id), "did not come")
+    assert (await Application.get(id=a.id)).state == State.SUSPENDED
+    assert (await Seat.get(id=referral.seat_id)).state == SeatState.OPEN
