@@ -238,8 +238,7 @@ async def run(department_id: int, cohort: int) -> Run:
             await AllocationDue.filter(id__in=list(due)).delete()
     if result.offered:
         await queue.request_refresh(department_id, cohort)
-        for notification_id in sent:
-            await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
+        await jobs.enqueue_many("deliver_notification", sent, jobs.deliver_job_id)
     result.seconds = (datetime.now(UTC) - started).total_seconds()
     if result.offered:
         log.info(
@@ -351,7 +350,7 @@ async def _write(department: Department, cohort: int, planned: list[Planned], no
             for r, p in zip(referrals, planned, strict=True)
         },
     )
-    return [row.id for row in rows]
+    return rows
 
 
 def explanation(planned: Planned, cohort: int) -> dict[str, object]:

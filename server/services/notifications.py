@@ -138,9 +138,10 @@ async def queue_for_application(
 
 async def queue_for_many(
     application_ids: list[int], kind: str, events: dict[int, tuple[str, dict[str, object]]]
-) -> list[Notification]:
+) -> list[int]:
     """`queue_for_application` for many applications at once (an allocation run's
-    offers): `events` maps each application to its event id and message values."""
+    offers): `events` maps each application to its event id and message values.
+    Returns the new rows' ids, to deliver after commit."""
     applications = await Application.filter(id__in=application_ids).values("id", "notify_channel", "notify_language")
     recipients: dict[tuple[int, str], str] = {}
     for contact in await Contact.filter(application_id__in=application_ids, confirmed_at__not_isnull=True).order_by(
@@ -172,7 +173,12 @@ async def queue_for_many(
         return []
     await Notification.bulk_create(rows)
     keys = [row.event_key for row in rows]
-    return await Notification.filter(event_key__in=keys)
+    ids: list[int] = []
+    for start in range(0, len(keys), 5000):  # bounded parameter lists
+        ids += await flat_ints(
+            Notification.filter(event_key__in=keys[start : start + 5000]).values_list("id", flat=True)
+        )
+    return ids
 
 
 async def deliver_soon(application_id: int) -> None:
