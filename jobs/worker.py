@@ -64,8 +64,13 @@ async def allocate(ctx: dict[str, Any], department_id: int, cohort: int) -> int:
 
 async def daily_jobs(ctx: dict[str, Any]) -> str:
     """Referral deadlines, reminders, stop-list restores, age-out and registry re-checks:
-    idempotent, run every hour so that a day missed is caught up within the hour."""
-    return (await daily.run()).summary()
+    idempotent, run every hour so that a day missed is caught up within the hour. Then
+    every cohort with open seats is allocated again: a seat whose priority window ended
+    may now go to a child who did not list it (R27)."""
+    summary = (await daily.run()).summary()
+    for department_id, cohort in await allocation.due_cohorts(with_open_seats=True):
+        await allocation.request_run(department_id, cohort)
+    return summary
 
 
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
@@ -96,8 +101,7 @@ async def sweep(ctx: dict[str, Any]) -> dict[str, int]:
     cohorts = await queue.due_cohorts(older_than=cutoff)
     for department_id, cohort in cohorts:
         await queue.request_refresh(department_id, cohort)
-    # Cohorts with open seats or a lost request: a seat whose priority window ended may
-    # now go to a child who did not list it (R27).
+    # Allocation requests whose job was lost (Redis away, a worker killed).
     allocations = await allocation.due_cohorts()
     for department_id, cohort in allocations:
         await allocation.request_run(department_id, cohort)

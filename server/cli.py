@@ -245,7 +245,7 @@ def _allocate() -> None:
 
     async def act() -> list[str]:
         lines = []
-        for department_id, cohort in await allocation.due_cohorts():
+        for department_id, cohort in await allocation.due_cohorts(with_open_seats=True):
             runs = await allocation.run_until_settled(department_id, cohort)
             lines.append(f"department {department_id}, cohort {cohort}: {sum(len(r.offered) for r in runs)} offers")
         return lines or ["nothing to allocate"]

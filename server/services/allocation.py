@@ -205,12 +205,14 @@ async def request_run(department_id: int, cohort: int) -> None:
     await jobs.enqueue("allocate", department_id, cohort, job_id=jobs.allocation_job_id(department_id, cohort))
 
 
-async def due_cohorts() -> list[tuple[int, int]]:
-    """Cohorts with a run wanted, or with open seats (for the sweeper and the cron:
-    a seat whose priority window ended may now go to someone else)."""
-    wanted = await AllocationDue.all().distinct().values_list("department_id", "cohort")
-    open_ = await Seat.filter(state=SeatState.OPEN.value).distinct().values_list("department_id", "cohort")
-    return sorted({(int(d), int(c)) for d, c in [*wanted, *open_]})
+async def due_cohorts(*, with_open_seats: bool = False) -> list[tuple[int, int]]:
+    """Cohorts with a run wanted (for the sweeper, which re-requests lost jobs), and with
+    `with_open_seats` also those with seats still open (for the hourly cron: a seat whose
+    priority window ended may now go to a child who did not list it, R27)."""
+    pairs = set(await AllocationDue.all().distinct().values_list("department_id", "cohort"))
+    if with_open_seats:
+        pairs |= set(await Seat.filter(state=SeatState.OPEN.value).distinct().values_list("department_id", "cohort"))
+    return sorted({(int(d), int(c)) for d, c in pairs})
 
 
 # --- the run --------------------------------------------------------------------------
