@@ -28,7 +28,7 @@ from server.gateways import build_gateways
 from server.i18n import DEFAULT_LANGUAGE, LANGUAGES, reset_language, set_language
 from server.logging import request_id
 from server.redis import connect
-from views import apply, cabinet, lookup, pages, staff
+from views import apply, cabinet, lookup, pages, protocols, staff
 from views.security import CsrfRefused, cross_site
 
 log = logging.getLogger("kezek.app")
@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, *, manage_runtime: bool = True)
         Route("/healthz", pages.healthz),
         Route("/livez", pages.livez),
         Route("/queue", lookup.lookup_page, methods=["GET", "POST"]),
+        *protocols.ROUTES,
         *apply.ROUTES,
         *cabinet.ROUTES,
         *staff.ROUTES,

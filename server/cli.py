@@ -138,6 +138,44 @@ def _print_demo(settings: Settings) -> None:
         f"  The staff back-office: {settings.base_url}/staff  (first: .venv/bin/kezek staff create NAME --role operator --department AST)"
     )
     print()
+    _print_places_demo(settings)
+
+
+def _print_places_demo(settings: Settings) -> None:
+    """What `make run` says about seats and referrals (issue 9): the demo accounts and a
+    walk from two published seats to an enrolment, an expiry and a restore."""
+    from datetime import UTC, datetime, timedelta
+
+    from server.demo_data import BY_KEY, DEMO_PASSWORD, DEMO_STAFF
+    from server.domain.deadlines import local_date, working_deadline
+
+    today = local_date(datetime.now(UTC), "Asia/Almaty")
+    expire = working_deadline(today, 3) + timedelta(days=1)  # the demo departments' 3 working days (R27)
+    restore = expire + timedelta(days=11)  # 10 days on the stop-list (R30)
+    print(f"  Seats and referrals: log in at {settings.base_url}/staff/login (password {DEMO_PASSWORD})")
+    for username, _, role, department, kindergarten in DEMO_STAFF:
+        print(f"    {username:<10} {role} of {kindergarten or department}")
+    print(
+        f"    1. As ast-kg01, at {settings.base_url}/staff/places publish 2 seats in the group «Балапан» 2022 (Russian)."
+    )
+    print(
+        "    2. Within seconds the first two of the Astana 2022 queue who listed AST-KG01 are offered them:"
+        f" see {settings.base_url}/dev/outbox and their cabinets:"
+    )
+    print(f"         {BY_KEY['q5p'].iin} with +7 701 555 0012  (priority: large family)")
+    print(f"         {BY_KEY['asel'].iin} with +7 701 555 0000")
+    print(
+        f"    3. One parent accepts in the cabinet; ast-kg01 enrols the child at {settings.base_url}/staff/places/referrals."
+    )
+    print(
+        f"    4. Let the other offer's deadline pass: .venv/bin/kezek deadlines --as-of {expire.isoformat()}"
+        f"  (stop-listed; the seat goes to {BY_KEY['q1p'].iin} with +7 701 555 0004)"
+    )
+    print(f"    5. Restored at its place: .venv/bin/kezek deadlines --as-of {restore.isoformat()}")
+    print(
+        f"    The public protocols, explained: {settings.base_url}/vacancies and {settings.base_url}/referrals (and .csv)"
+    )
+    print()
 
 
 def _run() -> None:
@@ -285,7 +323,9 @@ def main(argv: list[str] | None = None) -> None:
     staff.add_argument("--name", default="", help="full name, shown in the history")
     staff.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     deadlines = sub.add_parser(
-        "deadlines", help="run the referral deadline job now (the worker runs it by itself), optionally as of a date"
+        "deadlines",
+        help="run the daily jobs now (referral deadlines and reminders, stop-list restores, age-out, registry "
+        "re-checks; the worker runs them by itself), optionally as of a date",
     )
     deadlines.add_argument("--as-of", default="", help="the day to check as, YYYY-MM-DD (default: today)")
     sub.add_parser("allocate", help="run the allocation of every cohort with open seats now")

@@ -90,6 +90,8 @@ MESSAGES: dict[str, str] = {
     "registry.unavailable": N_("The state registry does not answer. Try again in a few minutes."),
     "referral.unknown": N_("There is no such referral."),
     "referral.move": N_("This is not possible in the referral's present state."),
+    "referral.late": N_("The deadline of this referral has passed: it can no longer be changed."),
+    "referral.extended": N_("This referral has already been extended once: it cannot be extended again."),
     "referral.extension_days": N_("An extension is 1 to %(max)s days."),
     "referral.benefit_unconfirmed": N_("The benefit of this referral must be confirmed before enrolment."),
     "referral.benefit_confirmed": N_("The benefit of this referral is already confirmed."),
@@ -105,8 +107,27 @@ MESSAGES: dict[str, str] = {
     "group.cohort": N_("Enter the birth year of the group's children, from %(min)s to %(max)s."),
     "group.capacity": N_("The capacity is a whole number from 1 to %(max)s."),
     "group.enrolled": N_("The enrolment is a whole number from 0 to the capacity."),
+    "group.published": N_(
+        "The group has %(count)s seats published: capacity less enrolment cannot be lower. Withdraw seats first."
+    ),
     "seats.count": N_("Publish from 1 to %(max)s seats, no more than the group has free."),
     "seat.unknown": N_("There is no such vacant seat."),
+    "cohort.invalid": N_("Enter the birth year as four digits, like 2022."),
+    "seats.number": N_("Enter the number of seats as a whole number, like 2."),
+    "seats.withdraw_count": N_("Withdraw from 1 to %(max)s seats: the group has that many open seats not offered yet."),
+    "seats.none_open": N_(
+        "The group has no open seat to withdraw: an offered seat is freed by cancelling its referral."
+    ),
+    "text.control": N_("Remove the invisible control characters from this field."),
+    "name.too_long": N_("The name must be at most %(max)s characters long."),
+    "address.too_long": N_("The address must be at most %(max)s characters long."),
+    "reason.too_long": N_("The reason must be at most %(max)s characters long."),
+    "filter.state": N_("Choose a referral state from the list."),
+    "dry_run.cohort": N_(
+        "The group %(group)s takes children born in %(cohort)s: choose that year or leave the group out."
+    ),
+    "dry_run.too_many": N_("Ask about at most %(max)s groups at once."),
+    "dry_run.cohort_list": N_("Choose a year of birth from the list."),
 }
 
 

@@ -3,29 +3,65 @@ password, see the applications, keep contacts, messages and benefits current, wi
 
 One thing per page, plain forms (htmx only boosts them), every change a GraphQL mutation
 run in-process. The IIN is only ever POSTed: it is in no address and not in the session,
-which keeps just the login challenge's id between the two login steps."""
+which keeps just the login challenge's id between the two login steps.
+
+Issue 9: an offered place shows on the application's page as a card (kindergarten, group,
+language, the deadline in days and as a date, why this child), accepted with one button,
+declined after a page that says whether declining costs the stop-list (R27, R30); an
+accepted referral shows when to present it, what to bring and its one extension (R28).
+Closed referrals are in the history; while the child waits, the seats offered recently in
+its cohort are listed with why they went to someone else."""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 
+from babel.dates import format_date
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from server.auth.sessions import LOGIN_CODE, NEW_PHONE_CODE
 from server.domain import phones as phone_rules
+from server.domain.allocation import Window
 from server.domain.benefits import STANDING, Evidence
-from server.domain.states import ACTIVE
+from server.domain.referrals import OPEN, PRESENTABLE, ReferralState
+from server.domain.states import ACTIVE, State
+from server.i18n import get_language
 from views import graphql
-from views.common import errors_of, mutate, no_store, not_found, read_form, redirect, session, status_for, upload
+from views.common import (
+    errors_of,
+    mutate,
+    no_store,
+    not_found,
+    read_form,
+    redirect,
+    session,
+    status_for,
+    text,
+    upload,
+)
 from views.rendering import page
 
 LOGIN = "/cabinet/login"
 # Notices shown once after a change (?done=…); anything else shows nothing.
-DONE = ("phone_added", "phone_removed", "email", "notifications", "claimed", "benefit_withdrawn", "withdrawn")
+DONE = (
+    "phone_added",
+    "phone_removed",
+    "email",
+    "notifications",
+    "claimed",
+    "benefit_withdrawn",
+    "withdrawn",
+    "accepted",
+    "declined",
+    "declined_stoplist",
+    "extended",
+)
 STATUS_CODES = {"otp.rate_limited": 429}
 
 
@@ -176,16 +212,27 @@ async def applications(request: Request) -> Response:
     return _show(request, "cabinet/list.html", applications=data["myApplications"])
 
 
-@_for_application("CabinetApplication", open_only=False)
-async def application(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
-    done = request.query_params.get("done", "")
+async def _application_page(
+    request: Request, application: dict[str, Any], errors: list[dict[str, Any]] | None = None, done: str = ""
+) -> Response:
+    """The application's page (the answer of `CabinetApplication`), with an offer's card."""
+    offers = await _offers(request, application)
+    terms = await _terms(application) if offers["offer"] else None
     return _show(
         request,
         "cabinet/application.html",
+        errors,
         app=application,
         active=application["status"] in ACTIVE,
         done=done if done in DONE else "",
+        terms=terms,
+        **offers,
     )
+
+
+@_for_application("CabinetApplication", open_only=False)
+async def application(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
+    return await _application_page(request, application, done=request.query_params.get("done", ""))
 
 
 # -- phones -------------------------------------------------------------------------------
@@ -359,6 +406,144 @@ async def withdraw(request: Request, application: dict[str, Any], _data: dict[st
     return _show(request, "cabinet/withdraw.html", errors, app=application, reason=reason)
 
 
+# -- an offered place and its referral (issue 9) -------------------------------------------
+
+
+def _long_date(value: str | None) -> str:
+    """A deadline as the parent reads it: "Thursday, 5 March 2026", in the page's language."""
+    if not value:
+        return ""
+    return format_date(date.fromisoformat(value), "EEEE, d MMMM y", locale=get_language())
+
+
+def _chosen(referral: dict[str, Any]) -> bool:
+    """R27: the parent chose this kindergarten (listed it, or took any in the priority
+    window); only then does declining cost the stop-list (R30)."""
+    return referral["window"] == Window.CHOSEN or referral["rank"] is not None
+
+
+async def _offers(request: Request, application: dict[str, Any]) -> dict[str, Any]:
+    """The application's referrals as the pages show them: the open one (`offer`, if any)
+    and the closed ones (`past`), each with its kindergarten and its dates in words."""
+    referrals = application.get("referrals") or []
+    if not referrals:
+        return {"offer": None, "past": []}
+    found = await graphql.run(
+        request, "cabinet", "CabinetKindergartens", {"departmentCode": application["department"]["code"]}
+    )
+    places = {k["code"]: k for k in found["kindergartens"]}
+    # GraphQL names the enums' members (OFFERED, CHOSEN): the pages compare the domain's values.
+    referrals = [
+        {**r, "state": ReferralState[r["state"]].value, "window": Window[r["window"]].value} for r in referrals
+    ]
+    shown = [
+        {
+            **r,
+            "kindergarten": places.get(
+                r["kindergartenCode"], {"code": r["kindergartenCode"], "name": "", "address": ""}
+            ),
+            "chosen": _chosen(r),
+            "open": r["state"] in OPEN,
+            "acceptByText": _long_date(r["acceptBy"]),
+            "presentByText": _long_date(r["presentBy"]),
+            "confirmByText": _long_date(r["confirmBy"]),
+        }
+        for r in referrals
+    ]
+    offer = next((r for r in shown if r["open"]), None)
+    return {"offer": offer, "past": [r for r in shown if not r["open"]]}
+
+
+async def _terms(application: dict[str, Any]) -> dict[str, int]:
+    """The department's terms the offer pages state (R28, R30)."""
+    department = application["department"]
+    return {"extension_days": department["extensionDays"], "stoplist_days": department["stoplistDays"]}
+
+
+_ReferralHandler = Callable[[Request, dict[str, Any], dict[str, Any]], Awaitable[Response]]
+
+
+def _for_referral(handler: _ReferralHandler) -> Callable[[Request], Awaitable[Response]]:
+    """A page of one referral of the logged-in parent's application named in the address:
+    the handler gets the application and the referral (with the department's terms); a
+    referral of another application is a 404 like an unknown one."""
+
+    @_for_application("CabinetReferrals")
+    @functools.wraps(handler)
+    async def endpoint(request: Request, application: dict[str, Any], _data: dict[str, Any]) -> Response:
+        offers = await _offers(request, application)
+        wanted = request.path_params["referral"]
+        referral = next((r for r in [offers["offer"], *offers["past"]] if r and r["id"] == wanted), None)
+        if referral is None:
+            return _not_found(request)
+        referral["terms"] = await _terms(application)
+        return await handler(request, application, referral)
+
+    return endpoint
+
+
+def _days(value: str) -> int:
+    """The number of days the parent typed; 0 (refused by the service with the allowed
+    range) when it is not a whole number, so that nothing else can reach the API."""
+    return int(value) if re.fullmatch(r"[0-9]{1,6}", value) else 0
+
+
+@_for_referral
+async def accept_offer(request: Request, application: dict[str, Any], referral: dict[str, Any]) -> Response:
+    """POST only: the card's Accept button (R27). A refusal shows on the application's page."""
+    await read_form(request)  # nothing in it but the CSRF token
+    payload = await mutate(request, "cabinet", "CabinetAcceptOffer", {"referralId": referral["id"]})
+    errors = errors_of(payload)
+    if not errors:
+        return redirect(_home(application, "accepted"))
+    current = await graphql.run(
+        request, "cabinet", "CabinetApplication", {"registrationNumber": application["registrationNumber"]}
+    )
+    if current.get("application") is None:
+        return _not_found(request)
+    return await _application_page(request, current["application"], errors)
+
+
+@_for_referral
+async def decline_offer(request: Request, application: dict[str, Any], referral: dict[str, Any]) -> Response:
+    """GET says what declining costs (the stop-list, or nothing: R27, R30) and asks to
+    confirm; POST declines."""
+    if referral["state"] != ReferralState.OFFERED:
+        return redirect(_home(application))
+    errors: list[dict[str, Any]] = []
+    if request.method == "POST":
+        await read_form(request)  # nothing in it but the CSRF token
+        payload = await mutate(request, "cabinet", "CabinetDeclineOffer", {"referralId": referral["id"]})
+        errors = errors_of(payload)
+        if not errors:
+            stopped = (payload.get("application") or {}).get("status") == State.SUSPENDED
+            return redirect(_home(application, "declined_stoplist" if stopped else "declined"))
+    return _show(request, "cabinet/decline.html", errors, app=application, referral=referral)
+
+
+@_for_referral
+async def extend_referral(request: Request, application: dict[str, Any], referral: dict[str, Any]) -> Response:
+    """The one extension of an accepted referral (R28): a number of calendar days."""
+    if referral["state"] not in PRESENTABLE:
+        return redirect(_home(application))
+    errors: list[dict[str, Any]] = []
+    value = ""
+    if request.method == "POST":
+        form = await read_form(request)
+        value = text(form, "days", 12)
+        payload = await mutate(
+            request, "cabinet", "CabinetExtendReferral", {"referralId": referral["id"], "days": _days(value)}
+        )
+        errors = errors_of(payload)
+        if not errors:
+            return redirect(_home(application, "extended"))
+        # The errors point at the field while there is one to correct; once the referral
+        # cannot be extended, the page has no form and the message stands alone.
+        field = "days" if referral["canExtend"] else None
+        errors = [{**e, "field": field} for e in errors]
+    return _show(request, "cabinet/extend.html", errors, app=application, referral=referral, value=value)
+
+
 ROUTES: list[BaseRoute] = [
     Route("/cabinet", applications),
     Route("/cabinet/login", login, methods=["GET", "POST"]),
@@ -372,4 +557,7 @@ ROUTES: list[BaseRoute] = [
     Route("/cabinet/{number}/benefits", benefits, methods=["GET", "POST"]),
     Route("/cabinet/{number}/benefits/{claim:int}/withdraw", withdraw_benefit, methods=["GET", "POST"]),
     Route("/cabinet/{number}/withdraw", withdraw, methods=["GET", "POST"]),
+    Route("/cabinet/{number}/referrals/{referral}/accept", accept_offer, methods=["POST"]),
+    Route("/cabinet/{number}/referrals/{referral}/decline", decline_offer, methods=["GET", "POST"]),
+    Route("/cabinet/{number}/referrals/{referral}/extend", extend_referral, methods=["GET", "POST"]),
 ]

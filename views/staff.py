@@ -35,7 +35,7 @@ from server.domain.benefits import Evidence
 from server.domain.ordering import BenefitClass
 from server.i18n import gettext as _
 from server.services import backoffice
-from views import graphql
+from views import graphql, staff_places
 from views.common import NO_STORE, mutate, no_store, not_found, read_form, redirect, session, status_for, text, upload
 from views.rendering import block, page
 
@@ -64,6 +64,11 @@ def _partial(request: Request) -> bool:
 
 def _safe_next(value: str) -> str:
     return value if NEXT.match(value or "") and "//" not in value else ""
+
+
+def _home(viewer: dict[str, Any] | None) -> str:
+    """Where a member of staff starts: a kindergarten's staff at their kindergarten."""
+    return "/staff/places" if viewer and viewer["role"] in roles.KINDERGARTEN_ROLES else "/staff"
 
 
 def _login_redirect(request: Request) -> Response:
@@ -123,8 +128,8 @@ def _base(number: str) -> str:
 async def login(request: Request) -> Response:
     next_url = _safe_next(request.query_params.get("next", ""))
     if request.method == "GET":
-        if await _viewer(request):
-            return redirect(next_url or "/staff")
+        if viewer := await _viewer(request):
+            return redirect(next_url or _home(viewer))
         return no_store(page(request, "staff/login.html", username="", next=next_url))
     form = await read_form(request)
     username = text(form, "username", 64)
@@ -140,7 +145,7 @@ async def login(request: Request) -> Response:
         payload = await mutate(request, OPS, "StaffLogin", {"username": username, "password": password})
         errors = payload["errors"]
         if not errors:
-            return redirect(next_url or "/staff")
+            return redirect(next_url or _home(payload["viewer"]))
     status = status_for(errors, {"staff.throttled": 429})
     return no_store(
         page(request, "staff/login.html", status_code=status, username=username, next=next_url, errors=errors)
@@ -202,6 +207,8 @@ async def search(request: Request) -> Response:
             viewer = await _viewer(request)
         if not _is_staff(viewer):
             return _login_redirect(request)
+    if _home(viewer) != "/staff":  # a kindergarten's staff find no applications
+        return redirect(_home(viewer))
     errors += _mapped(failed, {"status": "status", "after": None})
     found = data.get("staffApplications") if data and not errors else None
     return no_store(
@@ -708,4 +715,5 @@ ROUTES: list[BaseRoute] = [
     Route("/staff/applications/{number}/benefits/add", add_benefit, methods=["POST"]),
     Route("/staff/applications/{number}/benefits/{claim:int}/decide", decide, methods=["POST"]),
     Route("/staff/applications/{number}/benefits/{claim:int}/withdraw", withdraw, methods=["POST"]),
+    *staff_places.ROUTES,  # kindergartens, groups, seats, referrals (issue 9)
 ]

@@ -2,10 +2,13 @@
 
 import strawberry
 
+from schema.mutations.cabinet_accept_offer import cabinet_accept_offer
 from schema.mutations.cabinet_add_phone import cabinet_add_phone
 from schema.mutations.cabinet_claim_benefit import cabinet_claim_benefit
 from schema.mutations.cabinet_confirm_login import cabinet_confirm_login
 from schema.mutations.cabinet_confirm_phone import cabinet_confirm_phone
+from schema.mutations.cabinet_decline_offer import cabinet_decline_offer
+from schema.mutations.cabinet_extend_referral import cabinet_extend_referral
 from schema.mutations.cabinet_login import cabinet_login
 from schema.mutations.cabinet_remove_phone import cabinet_remove_phone
 from schema.mutations.cabinet_set_email import cabinet_set_email
@@ -23,14 +26,24 @@ from schema.mutations.set_notifications import set_notifications
 from schema.mutations.set_preferences import set_preferences
 from schema.mutations.sign_out import sign_out
 from schema.mutations.staff_add_benefit import staff_add_benefit
+from schema.mutations.staff_cancel_referral import staff_cancel_referral
+from schema.mutations.staff_confirm_referral_benefit import staff_confirm_referral_benefit
+from schema.mutations.staff_create_group import staff_create_group
+from schema.mutations.staff_create_kindergarten import staff_create_kindergarten
 from schema.mutations.staff_decide_benefit import staff_decide_benefit
+from schema.mutations.staff_enrol import staff_enrol
 from schema.mutations.staff_login import staff_login
+from schema.mutations.staff_no_show import staff_no_show
+from schema.mutations.staff_publish_seats import staff_publish_seats
 from schema.mutations.staff_set_email import staff_set_email
 from schema.mutations.staff_set_notifications import staff_set_notifications
 from schema.mutations.staff_set_phone import staff_set_phone
 from schema.mutations.staff_set_preferences import staff_set_preferences
 from schema.mutations.staff_transition import staff_transition
+from schema.mutations.staff_update_group import staff_update_group
+from schema.mutations.staff_update_kindergarten import staff_update_kindergarten
 from schema.mutations.staff_withdraw_benefit import staff_withdraw_benefit
+from schema.mutations.staff_withdraw_seats import staff_withdraw_seats
 from schema.mutations.start_application import start_application
 from schema.mutations.submit_application import submit_application
 from schema.mutations.withdraw_benefit_claim import withdraw_benefit_claim
@@ -60,6 +73,9 @@ class Mutation:
     cabinet_set_notifications = strawberry.mutation(resolver=cabinet_set_notifications)
     cabinet_withdraw_application = strawberry.mutation(resolver=cabinet_withdraw_application)
     cabinet_withdraw_benefit = strawberry.mutation(resolver=cabinet_withdraw_benefit)
+    cabinet_accept_offer = strawberry.mutation(resolver=cabinet_accept_offer)
+    cabinet_decline_offer = strawberry.mutation(resolver=cabinet_decline_offer)
+    cabinet_extend_referral = strawberry.mutation(resolver=cabinet_extend_referral)
     sign_out = strawberry.mutation(resolver=sign_out)
     staff_add_benefit = strawberry.mutation(resolver=staff_add_benefit)
     staff_decide_benefit = strawberry.mutation(resolver=staff_decide_benefit)
@@ -70,3 +86,13 @@ class Mutation:
     staff_set_preferences = strawberry.mutation(resolver=staff_set_preferences)
     staff_transition = strawberry.mutation(resolver=staff_transition)
     staff_withdraw_benefit = strawberry.mutation(resolver=staff_withdraw_benefit)
+    staff_cancel_referral = strawberry.mutation(resolver=staff_cancel_referral)
+    staff_confirm_referral_benefit = strawberry.mutation(resolver=staff_confirm_referral_benefit)
+    staff_create_group = strawberry.mutation(resolver=staff_create_group)
+    staff_create_kindergarten = strawberry.mutation(resolver=staff_create_kindergarten)
+    staff_enrol = strawberry.mutation(resolver=staff_enrol)
+    staff_no_show = strawberry.mutation(resolver=staff_no_show)
+    staff_publish_seats = strawberry.mutation(resolver=staff_publish_seats)
+    staff_update_group = strawberry.mutation(resolver=staff_update_group)
+    staff_update_kindergarten = strawberry.mutation(resolver=staff_update_kindergarten)
+    staff_withdraw_seats = strawberry.mutation(resolver=staff_withdraw_seats)

@@ -7,6 +7,8 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from schema.permissions import can_read_application
+from schema.queries.protocols import ProtocolQueries
+from schema.queries.staff_places import StaffPlacesQueries
 from schema.types import (
     Application,
     BenefitCategory,
@@ -37,7 +39,7 @@ from server.services import backoffice, cabinet, lookup
 
 
 @strawberry.type
-class Query:
+class Query(ProtocolQueries, StaffPlacesQueries):
     @strawberry.field(description="Education departments that run a queue.")
     async def departments(self, info: Info) -> list[Department]:
         return [Department.of(d, info.context.language) for d in await DepartmentModel.all().order_by("code")]

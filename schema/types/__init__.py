@@ -7,15 +7,20 @@ from datetime import date, datetime
 import strawberry
 from strawberry.types import Info
 
+from schema.types.places import Referral, referral_of
 from server.domain import iin as iin_rules
 from server.domain import phones
+from server.domain.allocation import Window
 from server.domain.benefits import ClaimStatus
+from server.domain.passed_over import Reason as PassedOverReason
 from server.models import Application as ApplicationModel
 from server.models import BenefitCategory as BenefitCategoryModel
 from server.models import Department as DepartmentModel
 from server.models import Kindergarten as KindergartenModel
 from server.models import QueueEntry
 from server.services import lookup, registry
+from server.services import passed_over as passed_over_service
+from server.services import referrals as referral_service
 
 
 @strawberry.type(description="A field-level error; `message` is in the caller's language.")
@@ -47,6 +52,12 @@ class Department:
     max_preferences: int
     max_document_mb: int
     priority_ratio: int
+    offer_working_days: int = strawberry.field(description="R27: working days to answer an offer.")
+    presentation_working_days: int = strawberry.field(
+        description="R28: working days to present an accepted referral at the kindergarten."
+    )
+    extension_days: int = strawberry.field(description="R28: the one extension, at most this many calendar days.")
+    stoplist_days: int = strawberry.field(description="R30: days on the stop-list after a refused or lapsed offer.")
 
     @classmethod
     def of(cls, model: DepartmentModel, language: str) -> Department:
@@ -57,6 +68,10 @@ class Department:
             max_preferences=model.max_preferences,
             max_document_mb=model.max_document_mb,
             priority_ratio=model.priority_ratio,
+            offer_working_days=model.offer_working_days,
+            presentation_working_days=model.presentation_working_days,
+            extension_days=model.extension_days,
+            stoplist_days=model.stoplist_days,
         )
 
 
@@ -114,6 +129,27 @@ class ApplicationEvent:
     at: datetime
 
 
+strawberry.enum(
+    PassedOverReason,
+    name="PassedOverReason",
+    description="Why a seat offered to another child of the cohort was not offered to this one.",
+)
+
+
+@strawberry.type(description="A seat offered recently to another child of the cohort, and why not to this application.")
+class PassedOverOffer:
+    kindergarten: Kindergarten
+    group_name: str
+    group_language: str
+    queue_number: int = strawberry.field(description="The other child's queue number at the moment of the offer.")
+    offered_at: datetime
+    window: Window
+    my_queue_number: int | None = strawberry.field(description="This application's queue number at that moment.")
+    rank: int | None = strawberry.field(description="The kindergarten's place in this application's list.")
+    reason: PassedOverReason
+    text: str = strawberry.field(description="The reason in the caller's language.")
+
+
 @strawberry.type
 class Application:
     registration_number: str | None
@@ -147,6 +183,38 @@ class Application:
             return []
         rows = await lookup.recent_changes(self.application_id, last)
         return [QueueNumberChange.of(change, info.context.language) for change in rows]
+
+    @strawberry.field(description="Its referrals (offers of a seat, R26–R30), newest first.")
+    async def referrals(self, info: Info) -> list[Referral]:
+        if self.registration_number is None:
+            return []
+        rows = await referral_service.of_application(self.application_id)
+        return [await referral_of(row, info.context.language) for row in rows]
+
+    @strawberry.field(
+        description="While it waits for a place: the seats offered to other children of its cohort in the last "
+        "30 days (for the kindergartens it listed first), each with why it was not offered to this application."
+    )
+    async def passed_over(self, info: Info) -> list[PassedOverOffer]:
+        if self.registration_number is None:
+            return []
+        language = info.context.language
+        rows = await passed_over_service.recent(self.application_id, self.queue_number)
+        return [
+            PassedOverOffer(
+                kindergarten=Kindergarten.of(seen.kindergarten, language),
+                group_name=seen.group_name,
+                group_language=seen.group_language,
+                queue_number=seen.queue_number,
+                offered_at=seen.offered_at,
+                window=seen.window,
+                my_queue_number=seen.my_number,
+                rank=seen.rank,
+                reason=seen.reason,
+                text=passed_over_service.reason_text(seen, self.group_language or "", language),
+            )
+            for seen in rows
+        ]
 
 
 @strawberry.type(description="How many applications stand ahead, by class (R20).")

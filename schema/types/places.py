@@ -176,7 +176,7 @@ class Referral:
             days_left=days_left(deadline, today)
             if deadline and state.value in ("offered", "accepted", "extended")
             else 0,
-            can_extend=state is ReferralState.ACCEPTED,
+            can_extend=state is ReferralState.ACCEPTED and deadline is not None and days_left(deadline, today) > 0,
             closed_at=model.closed_at,
             reason=model.reason,
             explanation=OfferReason(

@@ -1,6 +1,11 @@
 """The parent's cabinet (issue 4): log in with the applicant's IIN and a one-time
 password sent to a confirmed phone of theirs; then keep contacts, notification settings
 and benefits current, or withdraw the application. Every change is an event (R15, R33).
+
+Issue 9 adds the parent's answer to an offer: accept, decline, extend once (R27, R28).
+The moves themselves are `server.services.referrals`'s; here the cabinet checks what
+the parent sent first (a referral id that is one, of one of their applications, a number
+of days), so that a mistake gets a clear message and changes nothing.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ from __future__ import annotations
 import hmac
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -22,7 +28,7 @@ from server.domain.states import ACTIVE, State, Transition
 from server.errors import DomainError, FieldErrors
 from server.i18n import get_language
 from server.models import Application, BenefitClaim, Contact, OtpChallenge
-from server.services import benefits, events, jobs, notifications, queue
+from server.services import benefits, events, jobs, notifications, queue, referrals
 from server.services.validation import check_notifications, clean_email, clean_iin, clean_phone
 
 LOGIN = "cabinet"
@@ -250,3 +256,22 @@ async def withdraw_application(principal: Principal, registration_number: str, r
     """R31: the parent ends the application; it leaves the queue and the child may apply again."""
     application = await _mine(principal, registration_number)
     return await events.move(application.id, Transition.WITHDRAW, principal.actor, (reason or "").strip()[:500])
+
+
+# -- the answer to an offer (issue 9, R27, R28) ---------------------------------------------
+
+
+async def accept_offer(principal: Principal, referral_id: Any) -> referrals.Moved:
+    """R27: yes to the offer, until its last day; then it is to be presented (R28)."""
+    return await referrals.accept(principal, referral_id)
+
+
+async def decline_offer(principal: Principal, referral_id: Any) -> referrals.Moved:
+    """No to the offer: the stop-list when the parent chose the kindergarten (R30), nothing
+    otherwise (R27); `referrals.chosen` tells which, and the page says it before."""
+    return await referrals.decline(principal, referral_id)
+
+
+async def extend_referral(principal: Principal, referral_id: Any, days: int) -> referrals.Moved:
+    """R28: the presentation deadline moved once, by 1 to [30] calendar days, before it passes."""
+    return await referrals.extend(principal, referral_id, days)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from server import runtime
 from server.db import flat_ints
@@ -71,6 +72,11 @@ TEXTS = {
     "benefit_rejected": (
         N_("Kezek: benefit not confirmed"),
         N_("Kezek: your benefit for %(number)s is rejected. See the cabinet."),
+    ),
+    # R17: the daily re-check no longer finds a registry-backed benefit.
+    "benefit_lost": (
+        N_("Kezek: benefit no longer in the registry"),
+        N_("Kezek: the registry no longer shows the benefit of %(number)s."),
     ),
 }
 
@@ -169,15 +175,48 @@ async def queue_for_many(
                     body=body,
                 )
             )
+    return await _insert_many(rows)
+
+
+async def _insert_many(rows: list[Notification]) -> list[int]:
+    """Outbox rows written at once, a row whose event already has one skipped; the new
+    rows' ids. On PostgreSQL one INSERT … SELECT FROM unnest … RETURNING per 5,000."""
     if not rows:
         return []
-    await Notification.bulk_create(rows)
-    keys = [row.event_key for row in rows]
     ids: list[int] = []
-    for start in range(0, len(keys), 5000):  # bounded parameter lists
-        ids += await flat_ints(
-            Notification.filter(event_key__in=keys[start : start + 5000]).values_list("id", flat=True)
-        )
+    async with in_transaction() as conn:
+        for start in range(0, len(rows), 5000):
+            chunk = rows[start : start + 5000]
+            if conn.capabilities.dialect == "postgres":
+                columns = [
+                    [getattr(r, name) for r in chunk]
+                    for name in (
+                        "event_key",
+                        "application_id",
+                        "kind",
+                        "channel",
+                        "recipient",
+                        "language",
+                        "subject",
+                        "body",
+                    )
+                ]
+                found = await conn.execute_query_dict(
+                    "INSERT INTO notification (event_key, application_id, kind, channel, recipient, language, subject, "
+                    "body, state, attempts, last_error, provider_id, created_at) "
+                    "SELECT t.k, t.a, t.n, t.c, t.r, t.l, t.s, t.b, $9, 0, '', '', now() "
+                    "FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+                    "$8::text[]) AS t(k, a, n, c, r, l, s, b) ON CONFLICT (event_key) DO NOTHING RETURNING id",
+                    [*columns, DeliveryState.PENDING.value],
+                )
+                ids += [int(row["id"]) for row in found]
+                continue
+            await Notification.bulk_create(chunk, ignore_conflicts=True, using_db=conn)
+            ids += await flat_ints(
+                Notification.filter(event_key__in=[r.event_key for r in chunk])
+                .using_db(conn)
+                .values_list("id", flat=True)
+            )
     return ids
 
 

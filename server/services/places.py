@@ -325,7 +325,7 @@ async def update_group(staff: Staff, group_id: int, version: int, data: GroupInp
                 group_id=group.id, state__in=[SeatState.OPEN.value, SeatState.OFFERED.value]
             ).count()
             if clean.capacity - clean.enrolled < published:
-                raise DomainError("group.capacity", "capacity", max=MAX_CAPACITY)
+                raise DomainError("group.published", "capacity", count=published)
             if clean.cohort != group.cohort and published:
                 raise DomainError("group.cohort", "cohort", min=group.cohort, max=group.cohort)
             changed = False

@@ -5,8 +5,9 @@ suspension, a restore, a withdrawal, a place taken) calls `note_change` in its o
 transaction and `request_refresh` after commit. The refresh job takes the cohort's
 row lock, orders the cohort with `server.domain.ordering`, writes the numbers that
 changed to `queue_entry`, records why each number changed (`queue_change`, R24),
-sends the "registered" message of newly registered applications (R12) and deletes the
-changes it reflected. Refreshes of one cohort are coalesced: the job id is the cohort's,
+sends the "registered" message of newly registered applications (R12) and the
+"queue_moved" message of numbers that moved by more than the department's
+`notify_queue_change_over` places (R34), and deletes the changes it reflected. Refreshes of one cohort are coalesced: the job id is the cohort's,
 so a burst of changes queues one job, and a running job loops until none are left.
 A change whose job was lost (Redis away, a worker killed) is found by the sweeper.
 """
@@ -195,6 +196,13 @@ async def refresh(department_id: int, cohort: int) -> Refreshed:
             now,
         )
 
+        far = department.notify_queue_change_over
+        sent.extend(
+            await _announce_moves(
+                [(key, new_numbers[key]) for key in sorted(reasons) if abs(new_numbers[key] - old_numbers[key]) > far],
+                row.refreshes + 1,
+            )
+        )
         for change in changes:
             if change["kind"] == ChangeKind.REGISTERED.value and change["application_id"] in new_numbers:
                 sent.extend(
@@ -214,8 +222,7 @@ async def refresh(department_id: int, cohort: int) -> Refreshed:
         row.refreshes += 1
         row.refreshed_at = now
         await row.save()
-    for notification_id in sent:
-        await jobs.enqueue("deliver_notification", notification_id, job_id=jobs.deliver_job_id(notification_id))
+    await jobs.enqueue_many("deliver_notification", sent, jobs.deliver_job_id)
     seconds = (datetime.now(UTC) - started).total_seconds()
     if written or removed or changes:
         log.info(
@@ -347,6 +354,23 @@ async def _write_explanations(conn: Any, postgres: bool, rows: list[tuple[int, i
         "INSERT INTO queue_change (application_id, old_number, new_number, reasons, created_at) VALUES (?, ?, ?, ?, ?)",
         [[a, o, n, r, now] for a, o, n, r in rows],
     )
+
+
+async def _announce_moves(moves: list[tuple[int, int]], refresh: int, chunk: int = 1000) -> list[int]:
+    """R34: "your queue number changed by more than [10] places", once per change (keyed
+    by the application and the cohort's refresh count), in bulk: a shift can move
+    thousands at once."""
+    sent: list[int] = []
+    for start in range(0, len(moves), chunk):
+        part = moves[start : start + chunk]
+        ids = [key for key, _ in part]
+        numbers = dict(await Application.filter(id__in=ids).values_list("id", "registration_number"))
+        sent += await notifications.queue_for_many(
+            ids,
+            "queue_moved",
+            {key: (f"{key}:{refresh}", {"number": numbers.get(key), "queue": number}) for key, number in part},
+        )
+    return sent
 
 
 async def _announce_registration(application_id: int, queue_number: int) -> list[int]:

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from uuid import UUID
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -70,6 +71,14 @@ def today_in(department: Department, as_of: date | None = None) -> date:
 # --- one move ------------------------------------------------------------------------
 
 
+def _public_id(value: object) -> UUID:
+    """A referral's public id from a caller; anything malformed is simply not known."""
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise DomainError("referral.unknown") from None
+
+
 async def _move(
     referral_id: object,
     move: ReferralMove,
@@ -80,8 +89,9 @@ async def _move(
     as_of: date | None = None,
     lookup: str = "public_id",
 ) -> Moved:
+    key = _public_id(referral_id) if lookup == "public_id" else referral_id
     async with in_transaction():
-        referral = await Referral.select_for_update().get_or_none(**{lookup: referral_id})
+        referral = await Referral.select_for_update().get_or_none(**{lookup: key})
         if referral is None:
             raise DomainError("referral.unknown")
         application = await Application.select_for_update().get(id=referral.application_id)
@@ -245,19 +255,25 @@ async def release(application: Application, actor: str, reason: str) -> None:
 
 
 def _parent_check(principal: Principal) -> Callable[[Referral, Application, Department], Awaitable[None]]:
+    """The parent's own referral, answered before its deadline's day is over (checked
+    under the row lock: the cron may not have expired it yet)."""
+
     async def check(referral: Referral, application: Application, department: Department) -> None:
         if application.id not in principal.cabinet_ids:
             raise DomainError("referral.unknown")
+        deadline = referral.accept_by if referral.state == ReferralState.OFFERED.value else referral.present_by
+        if deadline is not None and passed(deadline, today_in(department)):
+            raise DomainError("referral.late")
 
     return check
 
 
-async def accept(principal: Principal, referral_id: str) -> Moved:
+async def accept(principal: Principal, referral_id: object) -> Moved:
     """The parent accepts the offer (R27): to be presented within [5] working days (R28)."""
     return await _move(referral_id, ReferralMove.ACCEPT, Actor("applicant"), check=_parent_check(principal))
 
 
-async def decline(principal: Principal, referral_id: str) -> Moved:
+async def decline(principal: Principal, referral_id: object) -> Moved:
     """The parent declines: the stop-list for a kindergarten they chose (R30), nothing
     for one they did not (R27)."""
     return await _move(
@@ -265,11 +281,13 @@ async def decline(principal: Principal, referral_id: str) -> Moved:
     )
 
 
-async def extend(principal: Principal, referral_id: str, days: int) -> Moved:
-    """R28: the presentation deadline moved once, by up to [30] calendar days."""
+async def extend(principal: Principal, referral_id: object, days: int) -> Moved:
+    """R28: the presentation deadline moved once, by up to [30] calendar days, before it passes."""
     parent = _parent_check(principal)
 
     async def check(referral: Referral, application: Application, department: Department) -> None:
+        if referral.state == ReferralState.EXTENDED.value and application.id in principal.cabinet_ids:
+            raise DomainError("referral.extended", "days")
         await parent(referral, application, department)
         if referral.present_by is None or referral.state != ReferralState.ACCEPTED.value:
             raise DomainError("referral.move")
@@ -296,7 +314,7 @@ def _staff_check(
     return check
 
 
-async def enrol(principal: Principal, referral_id: str, ip: str = "") -> Moved:
+async def enrol(principal: Principal, referral_id: object, ip: str = "") -> Moved:
     """R31: the kindergarten enrols the child who presented the referral."""
     staff = _staff_check(principal, "referral.enrol")
 
@@ -308,7 +326,7 @@ async def enrol(principal: Principal, referral_id: str, ip: str = "") -> Moved:
     return await _move(referral_id, ReferralMove.ENROL, Actor(principal.actor, ip, staff=True), "enrolled", check=check)
 
 
-async def no_show(principal: Principal, referral_id: str, reason: str, ip: str = "") -> Moved:
+async def no_show(principal: Principal, referral_id: object, reason: str, ip: str = "") -> Moved:
     """The child did not come with the referral: expired, the stop-list (R30)."""
     if not reason.strip():
         raise DomainError("reason.required", "reason")
@@ -321,7 +339,7 @@ async def no_show(principal: Principal, referral_id: str, reason: str, ip: str =
     )
 
 
-async def cancel(principal: Principal, referral_id: str, reason: str, ip: str = "") -> Moved:
+async def cancel(principal: Principal, referral_id: object, reason: str, ip: str = "") -> Moved:
     """Staff cancel an open referral with a reason: the child goes back to its place."""
     if not reason.strip():
         raise DomainError("reason.required", "reason")
@@ -334,10 +352,11 @@ async def cancel(principal: Principal, referral_id: str, reason: str, ip: str = 
     )
 
 
-async def confirm_benefit(principal: Principal, referral_id: str, ip: str = "") -> Referral:
+async def confirm_benefit(principal: Principal, referral_id: object, ip: str = "") -> Referral:
     """R29: staff confirm the extraordinary benefit of a referral in time."""
+    public_id = _public_id(referral_id)
     async with in_transaction():
-        referral = await Referral.select_for_update().get_or_none(public_id=referral_id)
+        referral = await Referral.select_for_update().get_or_none(public_id=public_id)
         if referral is None or not backoffice.may(principal, "referral.confirm_benefit", referral.department_id):
             raise DomainError("referral.unknown")
         if referral.confirm_by is None or referral.benefit_confirmed_at is not None:

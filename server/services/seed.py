@@ -1,16 +1,21 @@
 """Seeding, idempotent: the benefit categories every installation needs (R18), and the
-demo's departments, kindergartens and a few applications already in the queue."""
+demo's departments, kindergartens with their groups, back-office accounts and a few
+applications already in the queue."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import UTC, datetime, timedelta
 
-from server import demo_data
+from argon2 import PasswordHasher
+from tortoise.exceptions import IntegrityError
+
+from server import demo_data, runtime
 from server.auth.principal import Principal
 from server.domain.languages import GroupLanguage, Language
 from server.domain.messages import Channel
-from server.models import Application, BenefitCategory, Department, Kindergarten
+from server.models import Application, BenefitCategory, Department, Group, Kindergarten, StaffAccount
 from server.services import queue, registration, submission
 
 log = logging.getLogger("kezek.seed")
@@ -35,16 +40,61 @@ async def seed_reference_data() -> None:
         )
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    """The demo password's Argon2 hash, made once per process (a hash costs a tenth of
+    a second, and the tests seed the demo again and again)."""
+    return PasswordHasher().hash(demo_data.DEMO_PASSWORD)
+
+
+async def seed_demo_staff() -> int:
+    """The demo back-office accounts (`demo_data.DEMO_STAFF`, password
+    `demo_data.DEMO_PASSWORD`); never in production, where the password would be a
+    public one. An account that exists is left as it is. Returns how many it made."""
+    if runtime.get().settings.production:
+        log.warning("production: no demo staff accounts")
+        return 0
+    made = 0
+    for username, full_name, role, department_code, kindergarten_code in demo_data.DEMO_STAFF:
+        if await StaffAccount.filter(username=username).exists():
+            continue
+        department = await Department.get(code=department_code)
+        kindergarten = await Kindergarten.get(code=kindergarten_code) if kindergarten_code else None
+        try:
+            await StaffAccount.create(
+                username=username,
+                full_name=full_name,
+                role=role,
+                department=department,
+                kindergarten=kindergarten,
+                password_hash=_demo_password_hash(),
+            )
+        except IntegrityError:
+            continue  # made by a parallel seed
+        made += 1
+    return made
+
+
 async def seed_demo() -> int:
-    """Demo departments, kindergartens and queued applications; returns how many
-    applications it registered (0 when the demo was seeded before)."""
+    """Demo departments, kindergartens with their groups, back-office accounts and queued
+    applications; returns how many applications it registered (0 when the demo was
+    seeded before)."""
     await seed_reference_data()
     for code, kk, ru, en in demo_data.DEPARTMENTS:
         department, _ = await Department.get_or_create(
             code=code, defaults={"name_kk": kk, "name_ru": ru, "name_en": en}
         )
         for row in demo_data.kindergartens(code):
-            await Kindergarten.get_or_create(code=row["code"], defaults=dict(department=department, **row))
+            kindergarten, _ = await Kindergarten.get_or_create(
+                code=row["code"], defaults=dict(department=department, **row)
+            )
+            for group in demo_data.groups(kindergarten.code, kindergarten.languages):
+                await Group.get_or_create(
+                    kindergarten=kindergarten,
+                    name=group["name"],
+                    defaults={"department_id": department.id, **{k: v for k, v in group.items() if k != "name"}},
+                )
+    await seed_demo_staff()
     if await Application.filter(created_via=SEEDER.actor).exists():
         return 0
     count = 0
@@ -57,7 +107,7 @@ async def seed_demo() -> int:
             child_iin=child.iin,
             phones=[f"+7701{5550000 + 2 * n:07d}", f"+7707{5550000 + 2 * n + 1:07d}"],
             email=None,
-            kindergarten_codes=[f"{department_code}-KG{1 + n % 12:02d}"],
+            kindergarten_codes=_choices(department_code, n, child),
             any_kindergarten=False,
             group_language=(GroupLanguage.KK if n % 2 else GroupLanguage.RU).value,
             desired_start=start,
@@ -73,3 +123,10 @@ async def seed_demo() -> int:
         count += 1
     log.info("seeded %s demo applications", count)
     return count
+
+
+def _choices(department_code: str, n: int, child: demo_data.Person) -> list[str]:
+    """The kindergartens a seeded application lists: one of the twelve in turn, and for
+    a 2022 child also KG01, whose 2022 group the demo publishes seats in."""
+    own, first = f"{department_code}-KG{1 + n % 12:02d}", f"{department_code}-KG01"
+    return [own] if child.born.year != 2022 or own == first else [own, first]
