@@ -240,10 +240,18 @@ class Steps:
         @functools.wraps(function)
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                self._add(label, started)
+            result = function(*args, **kwargs)
+            if inspect.isawaitable(result):  # a query object (Model.bulk_create): timed when awaited
+
+                async def awaited() -> Any:
+                    try:
+                        return await result
+                    finally:
+                        self._add(label, started)
+
+                return awaited()
+            self._add(label, started)
+            return result
 
         return timed
 

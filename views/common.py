@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -91,3 +92,45 @@ def no_store(response: Response, *, varies: bool = False) -> Response:
 def not_found(request: Request, template: str = "error.html", **extra: Any) -> HTMLResponse:
     """The 404 page (a flow may show it in its own frame, e.g. staff/message.html)."""
     return page(request, template, status_code=404, code="not_found", **extra)
+
+
+# --- what the back-office's flows share ------------------------------------------------
+
+
+def htmx_partial(request: Request) -> bool:
+    """An htmx request for a piece of a page (not a boosted link, not a history restore)."""
+    headers = request.headers
+    return (
+        bool(headers.get("HX-Request"))
+        and not headers.get("HX-Boosted")
+        and not headers.get("HX-History-Restore-Request")
+    )
+
+
+def staff_login_redirect(request: Request) -> Response:
+    """To the staff log-in, back here afterwards (a GET page only; /staff is the default)."""
+    target = request.url.path if request.method == "GET" else ""
+    url = "/staff/login" + (f"?next={quote(target, safe='/')}" if target and target != "/staff" else "")
+    if request.headers.get("HX-Request"):
+        return no_store(Response(status_code=200, headers={"HX-Redirect": url}), varies=True)
+    return redirect(url)
+
+
+def is_staff(viewer: dict[str, Any] | None) -> bool:
+    return bool(viewer and viewer["kind"] == "staff")
+
+
+def form_int(value: str, default: int = -1) -> int:
+    """A number from a form, within GraphQL's Int (out of range: `default`; a version
+    out of range is just stale)."""
+    try:
+        number = int(value)
+    except ValueError:
+        return default
+    return number if -(2**31) <= number < 2**31 else default
+
+
+def errors_for_inputs(errors: list[dict[str, Any]], ids: Mapping[str, str | None]) -> list[dict[str, Any]]:
+    """The services' field names → the ids of this page's inputs (several forms share a
+    page, so each has its own ids); unknown fields are shown in the summary only."""
+    return [{**e, "field": ids.get(e.get("field") or "")} for e in errors]

@@ -36,7 +36,23 @@ from server.domain.ordering import BenefitClass
 from server.i18n import gettext as _
 from server.services import backoffice
 from views import graphql, staff_places
-from views.common import NO_STORE, mutate, no_store, not_found, read_form, redirect, session, status_for, text, upload
+from views.common import (
+    NO_STORE,
+    errors_for_inputs,
+    form_int,
+    htmx_partial,
+    is_staff,
+    mutate,
+    no_store,
+    not_found,
+    read_form,
+    redirect,
+    session,
+    staff_login_redirect,
+    status_for,
+    text,
+    upload,
+)
 from views.rendering import block, page
 
 OPS = "staff"
@@ -52,16 +68,6 @@ STATUS_CODES = {"edit.stale": 409, "auth.required": 403}
 # --- small helpers -------------------------------------------------------------------
 
 
-def _partial(request: Request) -> bool:
-    """An htmx request for a piece of a page (not a boosted link, not a history restore)."""
-    headers = request.headers
-    return (
-        bool(headers.get("HX-Request"))
-        and not headers.get("HX-Boosted")
-        and not headers.get("HX-History-Restore-Request")
-    )
-
-
 def _safe_next(value: str) -> str:
     return value if NEXT.match(value or "") and "//" not in value else ""
 
@@ -71,21 +77,9 @@ def _home(viewer: dict[str, Any] | None) -> str:
     return "/staff/places" if viewer and viewer["role"] in roles.KINDERGARTEN_ROLES else "/staff"
 
 
-def _login_redirect(request: Request) -> Response:
-    target = request.url.path if request.method == "GET" else ""
-    url = "/staff/login" + (f"?next={quote(target, safe='/')}" if target and target != "/staff" else "")
-    if request.headers.get("HX-Request"):
-        return no_store(Response(status_code=200, headers={"HX-Redirect": url}), varies=True)
-    return redirect(url)
-
-
-def _is_staff(viewer: dict[str, Any] | None) -> bool:
-    return bool(viewer and viewer["kind"] == "staff")
-
-
 async def _viewer(request: Request) -> dict[str, Any] | None:
     viewer: dict[str, Any] | None = (await graphql.run(request, OPS, "Viewer"))["viewer"]
-    return viewer if _is_staff(viewer) else None
+    return viewer if is_staff(viewer) else None
 
 
 async def _signed_in_form(request: Request) -> FormData | None:
@@ -93,21 +87,6 @@ async def _signed_in_form(request: Request) -> FormData | None:
     if await _viewer(request) is None:
         return None
     return await read_form(request)
-
-
-def _int(value: str, default: int = -1) -> int:
-    """A number from a form, within GraphQL's Int (a version out of range is just stale)."""
-    try:
-        number = int(value)
-    except ValueError:
-        return default
-    return number if -(2**31) <= number < 2**31 else default
-
-
-def _mapped(errors: list[dict[str, Any]], ids: Mapping[str, str | None]) -> list[dict[str, Any]]:
-    """The services' field names → the ids of this page's inputs (several forms share a
-    page, so each has its own ids); unknown fields are shown in the summary only."""
-    return [{**e, "field": ids.get(e.get("field") or "")} for e in errors]
 
 
 def _forbidden(request: Request, viewer: dict[str, Any] | None) -> Response:
@@ -170,7 +149,7 @@ async def search(request: Request) -> Response:
     if request.method == "POST":
         form = await _signed_in_form(request)
         if form is None:
-            return _login_redirect(request)
+            return staff_login_redirect(request)
         filters = {
             "query": text(form, "query", 100),
             "status": text(form, "status", 20),
@@ -202,14 +181,14 @@ async def search(request: Request) -> Response:
     }
     data, failed = await graphql.run_checked(request, OPS, "Search", variables)
     viewer = (data or {}).get("viewer")
-    if not _is_staff(viewer):
+    if not is_staff(viewer):
         if viewer is None:
             viewer = await _viewer(request)
-        if not _is_staff(viewer):
-            return _login_redirect(request)
+        if not is_staff(viewer):
+            return staff_login_redirect(request)
     if _home(viewer) != "/staff":  # a kindergarten's staff find no applications
         return redirect(_home(viewer))
-    errors += _mapped(failed, {"status": "status", "after": None})
+    errors += errors_for_inputs(failed, {"status": "status", "after": None})
     found = data.get("staffApplications") if data and not errors else None
     return no_store(
         page(
@@ -396,8 +375,8 @@ def _application_context(
 async def application(request: Request) -> Response:
     number = request.path_params["number"]
     data = await _application_data(request, number)
-    if not _is_staff(data["viewer"]):
-        return _login_redirect(request)
+    if not is_staff(data["viewer"]):
+        return staff_login_redirect(request)
     found = data["staffApplication"]
     if found is None:
         return _not_found(request, data["viewer"])
@@ -423,8 +402,8 @@ async def _group_of(
 ) -> tuple[dict[str, Any], dict[str, Any], Response | None]:
     """The application and one of its editable groups, or the response that refuses it."""
     data = await _application_data(request, number)
-    if not _is_staff(data["viewer"]):
-        return data, {}, _login_redirect(request)
+    if not is_staff(data["viewer"]):
+        return data, {}, staff_login_redirect(request)
     found = data["staffApplication"]
     if found is None or group not in _groups(found):
         return data, {}, _not_found(request, data["viewer"])
@@ -447,16 +426,16 @@ async def edit(request: Request) -> Response:
 
     viewer = await _viewer(request)
     if viewer is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     if group is None:
         return _not_found(request, viewer)
     form = await read_form(request)
-    version = _int(text(form, "version", 12))
+    version = form_int(text(form, "version", 12))
     values = _posted(group, form, 0)
     payload = await _save(request, group, number, version, values)
     errors = payload["errors"]
     if not errors:
-        if _partial(request):
+        if htmx_partial(request):
             # The whole application again: the new value, the new version for every
             # other form of the page, and the audit row in the history.
             data = await _application_data(request, number)
@@ -484,7 +463,9 @@ async def edit(request: Request) -> Response:
         # the department allows.
         values = _posted(group, form, found["application"]["department"]["maxPreferences"])
     data = {"viewer": viewer}
-    return await _edit_form(request, data, found, group, values, _mapped(errors, group.error_ids()), version, status)
+    return await _edit_form(
+        request, data, found, group, values, errors_for_inputs(errors, group.error_ids()), version, status
+    )
 
 
 async def _edit_form(
@@ -508,7 +489,7 @@ async def _edit_form(
         "kindergartens": await _kindergartens(request, group, found),
         "base": _base(found["application"]["registrationNumber"] or ""),
     }
-    if _partial(request):
+    if htmx_partial(request):
         return _group_fragment(request, "form", status_code, **context)
     return no_store(page(request, "staff/edit.html", status_code=status_code, **context), varies=True)
 
@@ -517,7 +498,7 @@ async def view_group(request: Request) -> Response:
     """A group as shown on the application page (htmx's Cancel); a plain request goes to
     the page itself."""
     number, group = request.path_params["number"], request.path_params["group"]
-    if not _partial(request):
+    if not htmx_partial(request):
         return no_store(redirect(f"{_base(number)}#group-{group}"), varies=True)
     data, found, refused = await _group_of(request, number, group)
     if refused:
@@ -561,14 +542,16 @@ async def _act(
         return redirect(f"{_base(number)}?done={done}")
     status = status_for(errors, STATUS_CODES)
     if back == "verification":
-        return await verification(request, errors=_mapped(errors, ids), status_code=status, refill=refill)
+        return await verification(request, errors=errors_for_inputs(errors, ids), status_code=status, refill=refill)
     page_data = await _application_data(request, number)
-    if not _is_staff(page_data["viewer"]):
-        return _login_redirect(request)
+    if not is_staff(page_data["viewer"]):
+        return staff_login_redirect(request)
     found = payload["application"] or page_data["staffApplication"]
     if found is None:
         return _not_found(request, page_data["viewer"])
-    return _application_page(request, page_data, found, status_code=status, errors=_mapped(errors, ids), refill=refill)
+    return _application_page(
+        request, page_data, found, status_code=status, errors=errors_for_inputs(errors, ids), refill=refill
+    )
 
 
 _Action = Callable[[Request, FormData, dict[str, Any]], Awaitable[Response]]
@@ -583,10 +566,10 @@ def _action(handler: _Action) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         form = await _signed_in_form(request)
         if form is None:
-            return _login_redirect(request)
+            return staff_login_redirect(request)
         common = {
             "registrationNumber": request.path_params["number"],
-            "version": _int(text(form, "version", 12)),
+            "version": form_int(text(form, "version", 12)),
             "reason": text(form, "reason", 500),
         }
         return await handler(request, form, common)
@@ -655,7 +638,7 @@ async def verification(
 ) -> Response:
     viewer = await _viewer(request)
     if viewer is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     if not roles.allowed(viewer["role"], "benefit.decide"):
         return _forbidden(request, viewer)
     data = await graphql.run(request, OPS, "VerificationQueue")
@@ -677,7 +660,7 @@ async def document(request: Request) -> Response:
     """A benefit document, to staff of its department only (404 to anyone else)."""
     principal = await session_principal(session(request))
     if principal.kind != "staff":
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     found = await backoffice.document_for(principal, str(request.path_params["document_id"]))
     try:
         data = await runtime.get().gateways.storage.load(found.storage_key) if found else None

@@ -35,7 +35,19 @@ from server.domain.referrals import ReferralState
 from server.errors import DomainError
 from server.services.places import KINDERGARTEN_CODE
 from views import graphql
-from views.common import mutate, no_store, read_form, redirect, status_for, text
+from views.common import (
+    errors_for_inputs,
+    form_int,
+    htmx_partial,
+    is_staff,
+    mutate,
+    no_store,
+    read_form,
+    redirect,
+    staff_login_redirect,
+    status_for,
+    text,
+)
 from views.rendering import block, page
 
 OPS = "staff_places"
@@ -68,46 +80,9 @@ STATUS_CODES = {
 # --- small helpers (as views/staff.py's, which registers these routes) ----------------
 
 
-def _partial(request: Request) -> bool:
-    """An htmx request for a piece of a page (not a boosted link, not a history restore)."""
-    headers = request.headers
-    return (
-        bool(headers.get("HX-Request"))
-        and not headers.get("HX-Boosted")
-        and not headers.get("HX-History-Restore-Request")
-    )
-
-
-def _login_redirect(request: Request) -> Response:
-    target = request.url.path if request.method == "GET" else ""
-    url = "/staff/login" + (f"?next={quote(target, safe='/')}" if target else "")
-    if request.headers.get("HX-Request"):
-        return no_store(Response(status_code=200, headers={"HX-Redirect": url}), varies=True)
-    return redirect(url)
-
-
-def _int(value: str, default: int = -1) -> int:
-    """A number from a form, within GraphQL's Int (out of range: `default`)."""
-    try:
-        number = int(value)
-    except ValueError:
-        return default
-    return number if -(2**31) <= number < 2**31 else default
-
-
-def _mapped(errors: list[dict[str, Any]], ids: Mapping[str, str | None]) -> list[dict[str, Any]]:
-    """The services' field names → the ids of this page's inputs; unknown fields are
-    shown in the error summary only."""
-    return [{**e, "field": ids.get(e.get("field") or "")} for e in errors]
-
-
-def _is_staff(viewer: dict[str, Any] | None) -> bool:
-    return bool(viewer and viewer["kind"] == "staff")
-
-
 async def _viewer(request: Request) -> dict[str, Any] | None:
     viewer: dict[str, Any] | None = (await graphql.run(request, OPS, "PlacesViewer"))["viewer"]
-    return viewer if _is_staff(viewer) else None
+    return viewer if is_staff(viewer) else None
 
 
 async def _signed_in_form(request: Request) -> tuple[dict[str, Any] | None, FormData | None]:
@@ -139,12 +114,15 @@ def _status(errors: list[dict[str, Any]]) -> int:
 
 def _count(raw: str) -> int:
     """A number of seats from a form: 0 (refused by the API) when it is no whole number."""
-    return _int(raw.strip(), 0) if raw.strip() else 0
+    return form_int(raw.strip(), 0) if raw.strip() else 0
 
 
 def _done(request: Request) -> dict[str, Any]:
     done = request.query_params.get("done", "")
-    return {"done": done if done in DONE else "", "n": max(0, min(_int(request.query_params.get("n", "0"), 0), 999))}
+    return {
+        "done": done if done in DONE else "",
+        "n": max(0, min(form_int(request.query_params.get("n", "0"), 0), 999)),
+    }
 
 
 def _languages(form: FormData) -> list[str]:
@@ -229,8 +207,8 @@ async def index(request: Request) -> Response:
     kindergarten's staff go on to their own kindergarten."""
     data, _failed = await graphql.run_checked(request, OPS, "PlacesIndex")
     viewer = (data or {}).get("viewer")
-    if not _is_staff(viewer):
-        return _login_redirect(request)
+    if not is_staff(viewer):
+        return staff_login_redirect(request)
     kindergartens = data.get("staffKindergartens") or []
     if viewer and viewer["role"] in roles.KINDERGARTEN_ROLES and kindergartens:
         return redirect(_kindergarten_url(kindergartens[0]["code"]))
@@ -240,7 +218,7 @@ async def index(request: Request) -> Response:
 async def create_kindergarten(request: Request) -> Response:
     viewer, form = await _signed_in_form(request)
     if viewer is None or form is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     values = _posted_kindergarten(form)
     variables = {**_kindergarten_variables(values), "code": values["code"]}
     payload = await mutate(request, OPS, "StaffCreateKindergarten", variables)
@@ -250,7 +228,11 @@ async def create_kindergarten(request: Request) -> Response:
         return redirect(f"{BASE}?done=created&changed={quote(code)}#kg-{code}")
     data = await graphql.run(request, OPS, "PlacesIndex")
     return _index_page(
-        request, data, errors=_mapped(errors, _kindergarten_ids("new")), new=values, status_code=_status(errors)
+        request,
+        data,
+        errors=errors_for_inputs(errors, _kindergarten_ids("new")),
+        new=values,
+        status_code=_status(errors),
     )
 
 
@@ -259,8 +241,8 @@ async def _found_kindergarten(request: Request) -> tuple[dict[str, Any] | None, 
     code = _code(request.path_params["code"])
     data, _failed = await graphql.run_checked(request, OPS, "PlacesIndex")
     viewer = (data or {}).get("viewer")
-    if not _is_staff(viewer):
-        return None, None, _login_redirect(request)
+    if not is_staff(viewer):
+        return None, None, staff_login_redirect(request)
     found = next((k for k in data.get("staffKindergartens") or [] if k["code"] == code), None)
     if found is None:
         return viewer, None, _message(request, viewer, "not_found")
@@ -284,7 +266,7 @@ def _kindergarten_form(
         "version": version,
         "languages_all": GROUP_LANGUAGES,
     }
-    if _partial(request):
+    if htmx_partial(request):
         return _fragment(request, "staff/places/fragments.html", "kindergarten_form", status_code, **context)
     return no_store(
         page(request, "staff/places/edit.html", status_code=status_code, what="kindergarten", **context), varies=True
@@ -295,22 +277,22 @@ async def edit_kindergarten(request: Request) -> Response:
     if request.method == "GET":
         viewer, found, refused = await _found_kindergarten(request)
         if refused or viewer is None or found is None:
-            return refused or _login_redirect(request)
+            return refused or staff_login_redirect(request)
         if not roles.allowed(viewer["role"], "kindergarten.manage"):
             return _message(request, viewer, "forbidden")
         return _kindergarten_form(request, viewer, found, _kindergarten_values(found), [], found["version"])
 
     viewer, form = await _signed_in_form(request)
     if viewer is None or form is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     code = _code(request.path_params["code"])
     values = _posted_kindergarten(form)
-    version = _int(text(form, "version", 12))
+    version = form_int(text(form, "version", 12))
     variables = {**_kindergarten_variables(values), "code": code, "version": version, "active": values["active"]}
     payload = await mutate(request, OPS, "StaffUpdateKindergarten", variables)
     errors, current = payload["errors"], payload["kindergarten"]
     if not errors:
-        if _partial(request):
+        if htmx_partial(request):
             return _fragment(
                 request, "staff/places/fragments.html", "kindergarten_display", viewer=viewer, k=current, changed=True
             )
@@ -322,17 +304,17 @@ async def edit_kindergarten(request: Request) -> Response:
         values, version = _kindergarten_values(current), current["version"]
     values["code"] = current["code"]
     ids = _kindergarten_ids(f"kg-{current['code']}")
-    return _kindergarten_form(request, viewer, current, values, _mapped(errors, ids), version, status)
+    return _kindergarten_form(request, viewer, current, values, errors_for_inputs(errors, ids), version, status)
 
 
 async def view_kindergarten(request: Request) -> Response:
     """A kindergarten as shown in the list (htmx's Cancel); a plain request goes there."""
     code = _code(request.path_params["code"])
-    if not _partial(request):
+    if not htmx_partial(request):
         return no_store(redirect(f"{BASE}#kg-{code}"), varies=True)
     viewer, found, refused = await _found_kindergarten(request)
     if refused or viewer is None or found is None:
-        return refused or _login_redirect(request)
+        return refused or staff_login_redirect(request)
     return _fragment(request, "staff/places/fragments.html", "kindergarten_display", viewer=viewer, k=found, focus=True)
 
 
@@ -373,10 +355,10 @@ def _posted_group(form: FormData, *, active_default: bool = False) -> dict[str, 
 def _group_variables(values: dict[str, Any]) -> dict[str, Any]:
     return {
         "name": values["name"],
-        "cohort": _int(values["cohort"]),
+        "cohort": form_int(values["cohort"]),
         "language": values["language"],
-        "capacity": _int(values["capacity"]),
-        "enrolled": _int(values["enrolled"]) if values["enrolled"] else 0,
+        "capacity": form_int(values["capacity"]),
+        "enrolled": form_int(values["enrolled"]) if values["enrolled"] else 0,
         "active": values["active"],
         "reason": values["reason"],
     }
@@ -390,8 +372,8 @@ async def _kindergarten_data(request: Request, code: str) -> tuple[dict[str, Any
             request, OPS, "KindergartenPage", {"code": code, "first": KINDERGARTEN_REFERRALS}
         )
     viewer = (data or {}).get("viewer") if data else await _viewer(request)
-    if not _is_staff(viewer):
-        return None, _login_redirect(request)
+    if not is_staff(viewer):
+        return None, staff_login_redirect(request)
     found = next((k for k in (data or {}).get("staffKindergartens") or [] if k["code"] == code), None)
     if data is None or found is None or data.get("staffGroups") is None:
         return None, _message(request, viewer, "not_found")
@@ -429,14 +411,14 @@ def _kindergarten_page(
 async def kindergarten(request: Request) -> Response:
     data, refused = await _kindergarten_data(request, _code(request.path_params["code"]))
     if refused or data is None:
-        return refused or _login_redirect(request)
+        return refused or staff_login_redirect(request)
     return _kindergarten_page(request, data)
 
 
 async def create_group(request: Request) -> Response:
     viewer, form = await _signed_in_form(request)
     if viewer is None or form is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     code = _code(request.path_params["code"])
     values = _posted_group(form, active_default=True)
     payload = await mutate(request, OPS, "StaffCreateGroup", {**_group_variables(values), "kindergartenCode": code})
@@ -446,17 +428,19 @@ async def create_group(request: Request) -> Response:
         return redirect(f"{_kindergarten_url(code)}?done=group-created&changed=group-{group['id']}#group-{group['id']}")
     data, refused = await _kindergarten_data(request, code)
     if refused or data is None:
-        return refused or _login_redirect(request)
+        return refused or staff_login_redirect(request)
     ids = _group_ids("new-group") | {"kindergarten": None}
-    return _kindergarten_page(request, data, errors=_mapped(errors, ids), new_group=values, status_code=_status(errors))
+    return _kindergarten_page(
+        request, data, errors=errors_for_inputs(errors, ids), new_group=values, status_code=_status(errors)
+    )
 
 
 async def _found_group(request: Request) -> tuple[dict[str, Any] | None, dict[str, Any] | None, Response | None]:
     number = request.path_params["group"]
     data = await graphql.run(request, OPS, "PlacesViewer")
     viewer = data["viewer"]
-    if not _is_staff(viewer):
-        return None, None, _login_redirect(request)
+    if not is_staff(viewer):
+        return None, None, staff_login_redirect(request)
     groups = (await graphql.run(request, OPS, "GroupsPage"))["staffGroups"]
     found = next((g for g in groups if g["id"] == str(number)), None)
     if found is None:
@@ -486,7 +470,7 @@ def _group_form(
     status_code: int = 200,
 ) -> Response:
     context = _group_context(viewer, group, values=values, errors=errors, version=version)
-    if _partial(request):
+    if htmx_partial(request):
         return _fragment(request, "staff/places/fragments.html", "group_form", status_code, **context)
     return no_store(
         page(request, "staff/places/edit.html", status_code=status_code, what="group", **context), varies=True
@@ -497,22 +481,22 @@ async def edit_group(request: Request) -> Response:
     if request.method == "GET":
         viewer, found, refused = await _found_group(request)
         if refused or viewer is None or found is None:
-            return refused or _login_redirect(request)
+            return refused or staff_login_redirect(request)
         if not roles.allowed(viewer["role"], "kindergarten.manage"):
             return _message(request, viewer, "forbidden")
         return _group_form(request, viewer, found, _group_values(found), [], found["version"])
 
     viewer, form = await _signed_in_form(request)
     if viewer is None or form is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     number = request.path_params["group"]
     values = _posted_group(form)
-    version = _int(text(form, "version", 12))
+    version = form_int(text(form, "version", 12))
     variables = {**_group_variables(values), "groupId": str(number), "version": version}
     payload = await mutate(request, OPS, "StaffUpdateGroup", variables)
     errors, current = payload["errors"], payload["group"]
     if not errors:
-        if _partial(request):
+        if htmx_partial(request):
             context = _group_context(viewer, current, changed=True)
             return _fragment(request, "staff/places/fragments.html", "group_display", **context)
         url = _kindergarten_url(current["kindergartenCode"])
@@ -523,7 +507,7 @@ async def edit_group(request: Request) -> Response:
     if status == 409:
         values, version = _group_values(current), current["version"]
     return _group_form(
-        request, viewer, current, values, _mapped(errors, _group_ids(f"group-{number}")), version, status
+        request, viewer, current, values, errors_for_inputs(errors, _group_ids(f"group-{number}")), version, status
     )
 
 
@@ -531,8 +515,8 @@ async def view_group(request: Request) -> Response:
     """A group as shown on its kindergarten's page (htmx's Cancel)."""
     viewer, found, refused = await _found_group(request)
     if refused or viewer is None or found is None:
-        return refused or _login_redirect(request)
-    if not _partial(request):
+        return refused or staff_login_redirect(request)
+    if not htmx_partial(request):
         return no_store(redirect(f"{_kindergarten_url(found['kindergartenCode'])}#group-{found['id']}"), varies=True)
     return _fragment(
         request, "staff/places/fragments.html", "group_display", **_group_context(viewer, found, focus=True)
@@ -544,7 +528,7 @@ async def _seats(request: Request, operation: str, done: str, field: str) -> Res
     the new counts (or the form again with the mistake)."""
     viewer, form = await _signed_in_form(request)
     if viewer is None or form is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     number = request.path_params["group"]
     raw = text(form, "count", 20)
     payload = await mutate(request, OPS, operation, {"groupId": str(number), "count": _count(raw)})
@@ -556,12 +540,12 @@ async def _seats(request: Request, operation: str, done: str, field: str) -> Res
         return redirect(f"{url}?done={done}&n={payload['seats']}&changed=group-{number}#group-{number}")
     data, refused = await _kindergarten_data(request, group["kindergartenCode"])
     if refused or data is None:
-        return refused or _login_redirect(request)
+        return refused or staff_login_redirect(request)
     input_id = f"group-{number}-{field}-count"
     return _kindergarten_page(
         request,
         data,
-        errors=_mapped(errors, {"count": input_id, "group": None, "reason": None}),
+        errors=errors_for_inputs(errors, {"count": input_id, "group": None, "reason": None}),
         refill={input_id: raw},
         status_code=_status(errors),
     )
@@ -613,8 +597,8 @@ async def _referrals_page(
     }
     data, failed = await graphql.run_checked(request, OPS, "ReferralsPage", variables)
     viewer = (data or {}).get("viewer") if data else await _viewer(request)
-    if not _is_staff(viewer):
-        return _login_redirect(request)
+    if not is_staff(viewer):
+        return staff_login_redirect(request)
     if failed and not data:
         return _message(request, viewer, "forbidden")
     found: dict[str, Any] = data["staffReferrals"] if not wrong else {"edges": [], "pageInfo": {"hasNextPage": False}}
@@ -647,7 +631,7 @@ async def move_referral(request: Request) -> Response:
     move = request.path_params["move"]
     viewer, form = await _signed_in_form(request)
     if viewer is None or form is None:
-        return _login_redirect(request)
+        return staff_login_redirect(request)
     if move not in MOVES:
         return _message(request, viewer, "not_found")
     operation, done, needs_reason = MOVES[move]
@@ -663,14 +647,14 @@ async def move_referral(request: Request) -> Response:
     errors = payload["errors"]
     if not errors:
         return redirect(f"{back}{'&' if '?' in back else '?'}done={done}")
-    mapped = _mapped(errors, {"reason": reason_id, "referral": None})
+    mapped = errors_for_inputs(errors, {"reason": reason_id, "referral": None})
     refill = {reason_id: reason}
     status = _status(errors)
     path, _, query = back.partition("?")
     if path.startswith(f"{BASE}/kindergartens/"):
         data, refused = await _kindergarten_data(request, _code(path.rsplit("/", 1)[1]))
         if refused or data is None:
-            return refused or _login_redirect(request)
+            return refused or staff_login_redirect(request)
         return _kindergarten_page(request, data, errors=mapped, refill=refill, status_code=status)
     return await _referrals_page(request, dict(parse_qsl(query)), errors=mapped, refill=refill, status_code=status)
 
@@ -689,17 +673,17 @@ async def dry_run(request: Request) -> Response:
     if request.method == "POST":
         viewer, form = await _signed_in_form(request)
         if viewer is None or form is None:
-            return _login_redirect(request)
+            return staff_login_redirect(request)
     data, _failed = await graphql.run_checked(request, OPS, "GroupsPage")
     viewer = (data or {}).get("viewer") if data else await _viewer(request)
-    if not _is_staff(viewer):
-        return _login_redirect(request)
+    if not is_staff(viewer):
+        return staff_login_redirect(request)
     if not data or data.get("staffGroups") is None:
         return _message(request, viewer, "forbidden")
     groups = [g for g in data["staffGroups"] if g["active"]]
     raw_cohort = (form.get("cohort") if form is not None else request.query_params.get("cohort")) or ""
     raw_cohort = raw_cohort.strip()[:8] if isinstance(raw_cohort, str) else ""
-    cohort = _int(raw_cohort, 0) if raw_cohort else 0
+    cohort = form_int(raw_cohort, 0) if raw_cohort else 0
     errors: list[dict[str, Any]] = []
     if raw_cohort and cohort not in _cohorts(groups):
         error = DomainError("dry_run.cohort_list")
@@ -714,7 +698,7 @@ async def dry_run(request: Request) -> Response:
             counts[group["id"]] = raw
             if not raw or raw == "0":
                 continue
-            number = _int(raw, -1) if re.fullmatch(r"-?\d{1,10}", raw) else None
+            number = form_int(raw, -1) if re.fullmatch(r"-?\d{1,10}", raw) else None
             if number is None:
                 error = DomainError("seats.number")
                 errors.append({"field": f"seats-{group['id']}", "code": error.code, "message": error.message()})
@@ -726,7 +710,7 @@ async def dry_run(request: Request) -> Response:
                 "cohort": "cohort",
                 "seats": None,
             }
-            errors = _mapped(answer["errors"], ids)
+            errors = errors_for_inputs(answer["errors"], ids)
             result = answer["rows"] if not errors else None
     context = {
         "viewer": viewer,

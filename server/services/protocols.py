@@ -184,8 +184,7 @@ def vacancy_query(
 ) -> tuple[str, list[Any]]:
     """The one statement of a vacancy page (PostgreSQL's $n): the open seats counted
     per group on the seat table alone (an integer key), joined to their groups and
-    kindergartens, the totals of every page, and the page's rows after the cursor,
-    whose names alone are read."""
+    kindergartens, the totals of every page, and the page's rows after the cursor."""
     p = _Sql()
     seats = [f"s.department_id = {p(department_id)}", f"s.state = {p(SeatState.OPEN.value)}"]
     if cohort is not None:
@@ -206,14 +205,12 @@ def vacancy_query(
         "SELECT s.group_id, count(*) AS seats, min(s.published_at) AS since FROM seat s "
         f"WHERE {' AND '.join(seats)} GROUP BY s.group_id"
         "), v AS ("
-        "SELECT o.group_id, o.seats, o.since, k.id AS kindergarten_id, k.code AS code, g.name AS name, "
+        f"SELECT o.group_id, o.seats, o.since, k.code AS code, {_name_column(reader)} AS kname, g.name AS name, "
         "g.cohort AS cohort, g.language AS language "
         "FROM o JOIN kindergarten_group g ON g.id = o.group_id JOIN kindergarten k ON k.id = g.kindergarten_id "
         f"WHERE {' AND '.join(groups)}"
         "), t AS (SELECT count(*) AS n, COALESCE(sum(seats), 0) AS total FROM v) "
-        "SELECT t.n, t.total, pg.group_id, pg.code, "
-        f"(SELECT {_name_column(reader)} FROM kindergarten k WHERE k.id = pg.kindergarten_id), "
-        "pg.name, pg.cohort, pg.language, pg.seats, pg.since "
+        "SELECT t.n, t.total, pg.group_id, pg.code, pg.kname, pg.name, pg.cohort, pg.language, pg.seats, pg.since "
         "FROM t LEFT JOIN ("
         f"SELECT * FROM v {after} ORDER BY v.code, v.cohort, v.name, v.group_id LIMIT {p(first + 1)}"
         ") pg ON 1 = 1 ORDER BY pg.code, pg.cohort, pg.name, pg.group_id"
