@@ -352,7 +352,7 @@ def http_phase(kezek: KezekServer, args: argparse.Namespace, counts: dict, curso
                 p99 = percentile([s * 1000 for s in timing.seconds], 99)
                 verdict = "  " + outcome.judge(f"{label}: p99 ≤ {P99_BUDGET_MS:.0f} ms", p99 <= P99_BUDGET_MS)
             print(timing.line() + verdict, flush=True)
-        csv_rows = client.get(f"/vacancies.csv?department={DEPARTMENT}").content.decode("utf-8-sig").count("\r\n")
+        csv_rows = client.get(f"/vacancies.csv?department={DEPARTMENT}").content.decode("utf-8-sig").count("\n")
         if csv_rows != groups_with_open(counts) + 1:
             outcome.problems.append(f"/vacancies.csv has {csv_rows - 1} rows for {groups_with_open(counts)} groups")
         else:

@@ -9,12 +9,15 @@ reaches the database.
 
 The pages run the named operations of `views/operations/protocols.graphql` in-process
 (`vacancies`, `issuedReferrals`), a page at a time. The downloads are the same data in
-one file: they read the service directly, `protocols.CHUNK` rows per query, and stream
-them, so neither memory nor the time to the first byte grows with the department. The
-file is UTF-8 with a byte order mark (Excel then reads the Cyrillic right), separated by
-semicolons for Kazakh and Russian readers (what Excel expects with their regional
-settings) and by commas for English ones; a cell that Excel would take for a formula is
-prefixed with an apostrophe.
+one file: they read the service directly (an API page holds at most 100 rows), and
+stream it, gzip-compressed here at level 6 when the client takes gzip. Referrals come
+`protocols.CHUNK` at a time, so memory stays bounded however long the history; the
+vacancies (a few thousand groups at most) in one statement, written as CSV by
+PostgreSQL itself (`protocols.copy_vacancies`), or here on SQLite. The file is UTF-8
+with a byte order mark (Excel then reads the Cyrillic right), separated by semicolons
+for Kazakh and Russian readers (what Excel expects with their regional settings) and by
+commas for English ones; a cell that Excel would take for a formula is prefixed with an
+apostrophe.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import csv
 import functools
 import io
 import re
+import zlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -271,7 +275,7 @@ class _Csv:
 
     def lines(self, rows: Iterable[Iterable[object]]) -> str:
         buffer = io.StringIO()
-        csv.writer(buffer, delimiter=self.delimiter, lineterminator="\r\n").writerows(rows)
+        csv.writer(buffer, delimiter=self.delimiter, lineterminator="\n").writerows(rows)
         return buffer.getvalue()
 
 
@@ -295,15 +299,27 @@ def _refused_download(errors: list[dict[str, Any]]) -> Response:
     return PlainTextResponse("\n".join(e["message"] for e in errors) + "\n", status_code=400)
 
 
-def _download(name: str, body: AsyncIterator[str]) -> Response:
-    return StreamingResponse(
-        body,
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "Cache-Control": "no-cache",
-        },
-    )
+async def _encoded(body: AsyncIterator[str | bytes]) -> AsyncIterator[bytes]:
+    async for part in body:
+        yield part.encode() if isinstance(part, str) else part
+
+
+async def _gzipped(body: AsyncIterator[str | bytes]) -> AsyncIterator[bytes]:
+    """The file compressed here, at level 6: as small as the app's level 9 within a
+    percent, in a third of the time (the middleware passes an encoded body through)."""
+    packer = zlib.compressobj(6, zlib.DEFLATED, 31)
+    async for part in _encoded(body):
+        if chunk := packer.compress(part):
+            yield chunk
+    yield packer.flush()
+
+
+def _download(request: Request, name: str, body: AsyncIterator[str | bytes]) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"', "Cache-Control": "no-cache"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers |= {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        return StreamingResponse(_gzipped(body), media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(_encoded(body), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _file_name(kind: str, filters: Filters, department: str) -> str:
@@ -334,10 +350,22 @@ async def vacancies_csv(request: Request) -> Response:
         gettext(N_("Vacant places"), language),
         gettext(N_("Published since"), language),
     ]
+    # PostgreSQL writes the rows itself; elsewhere (SQLite) they are written here.
+    copied = await protocols.copy_vacancies(
+        department,
+        filters.cohort,
+        filters.language or None,
+        reader=language,
+        languages=out.languages,
+        delimiter=out.delimiter,
+    )
     local = _LocalTime(department.timezone)
 
-    async def body() -> AsyncIterator[str]:
+    async def body() -> AsyncIterator[str | bytes]:
         yield "\ufeff" + out.lines([header])
+        if copied is not None:
+            yield copied
+            return
         async for rows in chunks:
             yield out.lines(
                 [
@@ -352,7 +380,7 @@ async def vacancies_csv(request: Request) -> Response:
                 for r in rows
             )
 
-    return _download(_file_name("vacancies", filters, department.code), body())
+    return _download(request, _file_name("vacancies", filters, department.code), body())
 
 
 async def referrals_csv(request: Request) -> Response:
@@ -383,7 +411,7 @@ async def referrals_csv(request: Request) -> Response:
         gettext(N_("Why this child"), language),
     ]
 
-    async def body() -> AsyncIterator[str]:
+    async def body() -> AsyncIterator[str | bytes]:
         yield "\ufeff" + out.lines([header])
         async for rows in chunks:
             yield out.lines(
@@ -411,7 +439,7 @@ async def referrals_csv(request: Request) -> Response:
                 for r in rows
             )
 
-    return _download(_file_name("referrals", filters, department.code), body())
+    return _download(request, _file_name("referrals", filters, department.code), body())
 
 
 ROUTES: list[BaseRoute] = [

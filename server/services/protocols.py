@@ -180,12 +180,22 @@ async def vacancies(
 
 
 def vacancy_query(
-    department_id: int, cohort: int | None, language: str | None, first: int, after_id: int | None, reader: str
+    department_id: int,
+    cohort: int | None,
+    language: str | None,
+    first: int,
+    after_id: int | None,
+    reader: str,
+    *,
+    totals: bool = True,
+    p: _Sql | None = None,
 ) -> tuple[str, list[Any]]:
     """The one statement of a vacancy page (PostgreSQL's $n): the open seats counted
     per group on the seat table alone (an integer key), joined to their groups and
-    kindergartens, the totals of every page, and the page's rows after the cursor."""
-    p = _Sql()
+    kindergartens, the totals of every page (`totals`; a download needs none, and one
+    sort less), and the page's rows after the cursor. `p` takes the parameters (a
+    statement around this one adds its own after them)."""
+    p = p or _Sql()
     seats = [f"s.department_id = {p(department_id)}", f"s.state = {p(SeatState.OPEN.value)}"]
     if cohort is not None:
         seats.append(f"s.cohort = {p(cohort)}")
@@ -209,37 +219,81 @@ def vacancy_query(
         "g.cohort AS cohort, g.language AS language "
         "FROM o JOIN kindergarten_group g ON g.id = o.group_id JOIN kindergarten k ON k.id = g.kindergarten_id "
         f"WHERE {' AND '.join(groups)}"
-        "), t AS (SELECT count(*) AS n, COALESCE(sum(seats), 0) AS total FROM v) "
-        "SELECT t.n, t.total, pg.group_id, pg.code, pg.kname, pg.name, pg.cohort, pg.language, pg.seats, pg.since "
-        "FROM t LEFT JOIN ("
-        f"SELECT * FROM v {after} ORDER BY v.code, v.cohort, v.name, v.group_id LIMIT {p(first + 1)}"
-        ") pg ON 1 = 1 ORDER BY pg.code, pg.cohort, pg.name, pg.group_id"
+        ")"
+    )
+    rows = f"SELECT * FROM v {after} ORDER BY v.code, v.cohort, v.name, v.group_id LIMIT {p(first + 1)}"
+    columns = "pg.group_id, pg.code, pg.kname, pg.name, pg.cohort, pg.language, pg.seats, pg.since"
+    order = "pg.code, pg.cohort, pg.name, pg.group_id"
+    if not totals:
+        return f"{text} SELECT NULL, NULL, {columns} FROM ({rows}) pg ORDER BY {order}", p.params
+    text += (
+        ", t AS (SELECT count(*) AS n, COALESCE(sum(seats), 0) AS total FROM v) "
+        f"SELECT t.n, t.total, {columns} FROM t LEFT JOIN ({rows}) pg ON 1 = 1 ORDER BY {order}"
     )
     return text, p.params
 
 
 async def _vacancies(
-    department: Department, cohort: int | None, language: str | None, first: int, after_id: int | None, reader: str
+    department: Department,
+    cohort: int | None,
+    language: str | None,
+    first: int,
+    after_id: int | None,
+    reader: str,
+    *,
+    totals: bool = True,
 ) -> VacancyPage:
-    text, params = vacancy_query(department.id, cohort, language, first, after_id, reader)
+    text, params = vacancy_query(department.id, cohort, language, first, after_id, reader, totals=totals)
     conn = connections.get("default")
     _, rows = await conn.execute_query(raw_sql(conn, text), params)
-    found = [
-        Vacancy(
-            group_id=int(r[2]),
-            kindergarten_code=r[3],
-            kindergarten_name=r[4],
-            group_name=r[5],
-            cohort=int(r[6]),
-            language=r[7],
-            seats=int(r[8]),
-            since=as_datetime(r[9]),
-        )
-        for r in rows
-        if r[2] is not None
-    ]
-    groups, seats = (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+    # Positional, in the dataclass's field order: a download builds thousands.
+    found = [Vacancy(r[2], r[3], r[4], r[5], r[6], r[7], r[8], as_datetime(r[9])) for r in rows if r[2] is not None]
+    groups, seats = (int(rows[0][0] or 0), int(rows[0][1] or 0)) if rows else (0, 0)
     return VacancyPage(department, found[:first], len(found) > first, groups, seats)
+
+
+def _text_cell(column: str) -> str:
+    # A name Excel would run as a formula (=, +, -, @ first) is kept as text, as views.protocols.text does.
+    starts = "('=', '+', '-', '@', chr(9), chr(13))"
+    return f"CASE WHEN left({column}, 1) IN {starts} THEN chr(39) || {column} ELSE {column} END"
+
+
+async def copy_vacancies(
+    department: Department,
+    cohort: int | None,
+    language: str | None,
+    *,
+    reader: str,
+    languages: dict[str, str],
+    delimiter: str,
+) -> bytes | None:
+    """On PostgreSQL, a download's rows as CSV written by the database itself (COPY …
+    TO STDOUT): code, name, group, year, `languages[code]`, seats, the publication's
+    minute in the department's time zone — the lines `views.protocols` writes itself
+    on SQLite, without a Python object per row (a few thousand of those cost more than
+    the query, and the collector's pauses besides). None on other databases. The
+    filters must have been checked (`all_vacancies`)."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "postgres":
+        return None
+    p = _Sql()
+    text, _ = vacancy_query(department.id, cohort, language, MAX_GROUPS, None, reader, totals=False, p=p)
+    other = languages.get(GroupLanguage.OTHER.value, GroupLanguage.OTHER.value)
+    kk, ru = (p(languages.get(code, other)) for code in (GroupLanguage.KK.value, GroupLanguage.RU.value))
+    query = (
+        f"SELECT x.code, {_text_cell('x.kname')}, {_text_cell('x.name')}, x.cohort, "
+        f"CASE x.language WHEN 'kk' THEN {kk} WHEN 'ru' THEN {ru} ELSE {p(other)} END, "
+        f"x.seats, to_char(x.since AT TIME ZONE {p(department.timezone)}, 'YYYY-MM-DD HH24:MI') "
+        f"FROM ({text}) x ORDER BY x.code, x.cohort, x.name, x.group_id"
+    )
+    parts: list[bytes] = []
+
+    async def collect(chunk: bytes) -> None:
+        parts.append(bytes(chunk))
+
+    async with conn.acquire_connection() as raw:
+        await raw.copy_from_query(query, *p.params, output=collect, format="csv", delimiter=delimiter)
+    return b"".join(parts)
 
 
 async def all_vacancies(
@@ -255,7 +309,7 @@ async def all_vacancies(
     async def chunks() -> AsyncIterator[list[Vacancy]]:
         after: int | None = None
         while True:
-            page = await _vacancies(department, cohort, language, MAX_GROUPS, after, reader)
+            page = await _vacancies(department, cohort, language, MAX_GROUPS, after, reader, totals=False)
             for start in range(0, len(page.rows), CHUNK):
                 yield page.rows[start : start + CHUNK]
             if not page.has_next:
