@@ -47,6 +47,8 @@ log = logging.getLogger("kezek.allocation")
 ACTOR = "system:allocation"
 PAGE = 5000  # waiting children read per page
 MAX_ROUNDS = 10
+# Cohort changes that only take a child out of the queue's numbers.
+DEPARTURES = [k.value for k in (ChangeKind.OFFERED, ChangeKind.SUSPENDED, ChangeKind.WITHDRAWN, ChangeKind.CLOSED)]
 
 
 @dataclass(frozen=True)
@@ -132,22 +134,36 @@ async def children(waiting: Sequence[queue.Waiting]) -> list[rules.Child]:
     ids = [w.application_id for w in waiting]
     if not ids:
         return []
-    details = {
-        row["id"]: row
-        for row in await Application.filter(id__in=ids).values("id", "group_language", "any_kindergarten")
-    }
-    choices: dict[int, list[tuple[int, str]]] = {}
-    for pref in await Preference.filter(application_id__in=ids).values("application_id", "rank", "kindergarten__code"):
-        choices.setdefault(pref["application_id"], []).append((pref["rank"], pref["kindergarten__code"]))
+    details: dict[int, tuple[str, bool, tuple[str, ...]]] = {}
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":
+            # One statement per page: the page's languages and ranked choices together.
+            rows = await conn.execute_query_dict(
+                "SELECT a.id, a.group_language, a.any_kindergarten, "
+                "array_remove(array_agg(k.code ORDER BY p.rank), NULL) AS choices "
+                "FROM application a LEFT JOIN preference p ON p.application_id = a.id "
+                "LEFT JOIN kindergarten k ON k.id = p.kindergarten_id "
+                "WHERE a.id = ANY($1::int[]) GROUP BY a.id",
+                [ids],
+            )
+            details = {
+                r["id"]: (r["group_language"] or "", bool(r["any_kindergarten"]), tuple(r["choices"] or ()))
+                for r in rows
+            }
+        else:
+            choices: dict[int, list[tuple[int, str]]] = {}
+            for pref in await Preference.filter(application_id__in=ids).values(
+                "application_id", "rank", "kindergarten__code"
+            ):
+                choices.setdefault(pref["application_id"], []).append((pref["rank"], pref["kindergarten__code"]))
+            for row in await Application.filter(id__in=ids).values("id", "group_language", "any_kindergarten"):
+                ranked = tuple(code for _, code in sorted(choices.get(row["id"], [])))
+                details[row["id"]] = (row["group_language"] or "", bool(row["any_kindergarten"]), ranked)
     result = []
     for w in waiting:
-        row = details.get(w.application_id)
-        if row is None:
-            continue
-        ranked = tuple(code for _, code in sorted(choices.get(w.application_id, [])))
-        result.append(
-            rules.Child(w.application_id, row["group_language"] or "", ranked, bool(row["any_kindergarten"]), w.batch)
-        )
+        if w.application_id in details:
+            language, any_kindergarten, ranked = details[w.application_id]
+            result.append(rules.Child(w.application_id, language, ranked, any_kindergarten, w.batch))
     return result
 
 
@@ -162,8 +178,11 @@ async def _choose(department: Department, cohort: int, offered: Vacancies) -> tu
     held: list[rules.Child] = []  # a batch of twins that may go on in the next page
     while not allocator.exhausted:
         page = await queue.waiting(department.id, cohort, after=after, limit=PAGE)
+        # The queue number now: the place among the waiting children. It equals the
+        # stored number after a refresh, and stays exact when the changes not yet
+        # refreshed only took children out of the queue (see `run`).
+        numbers.update((w.application_id, examined + i) for i, w in enumerate(page, start=1))
         examined += len(page)
-        numbers.update((w.application_id, w.number) for w in page)
         pending = held + await children(page)
         last_page = len(page) < PAGE
         turns = list(rules.turns(pending))
@@ -222,8 +241,10 @@ async def run(department_id: int, cohort: int) -> Run:
     """One allocation run of a cohort: offers written in one transaction, or none."""
     started = datetime.now(UTC)
     result = Run(department_id, cohort)
-    # The numbers read must be current: reflect pending changes first.
-    if await CohortChange.filter(department_id=department_id, cohort=cohort).exists():
+    # The order read must be current. Changes that only took children out of the queue
+    # (an offer, a suspension, a withdrawal) leave the others' order as it is, and the
+    # waiting children are counted afresh, so only other changes need the refresh first.
+    if await CohortChange.filter(department_id=department_id, cohort=cohort).exclude(kind__in=DEPARTURES).exists():
         await queue.refresh_until_settled(department_id, cohort)
     sent: list[int] = []
     async with in_transaction():

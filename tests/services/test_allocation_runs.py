@@ -389,3 +389,28 @@ async def test_a_no_show_stop_lists_the_child(ast, groups):
     await referrals.no_show(staff, str(referral.public_id), "did not come")
     assert (await Application.get(id=a.id)).state == State.SUSPENDED
     assert (await Seat.get(id=referral.seat_id)).state == SeatState.OPEN
+
+
+async def test_an_offer_after_departures_records_the_current_queue_number_without_a_refresh(ast, groups):
+    from server.domain.states import Transition
+    from server.models import CohortChange
+    from server.services import events
+
+    a = await waiting_child(ast, "A", ["AST-KG01"], minutes=1)
+    b = await waiting_child(ast, "B", ["AST-KG01"], minutes=2)
+    c = await waiting_child(ast, "C", ["AST-KG01"], minutes=3)
+    await queue.refresh(ast.id, COHORT)
+    await events.move(a.id, Transition.WITHDRAW, "applicant")  # a departure, not refreshed yet
+    assert await CohortChange.filter(kind="withdrawn").exists()
+    kg = places.Staff(kindergarten_staff(ast, await Kindergarten.get(code="AST-KG01")))
+    await places.publish(kg, groups["kg1-ru"].id, 1)
+    run = await allocation.run(ast.id, COHORT)
+    assert [(p.application_id, p.queue_number) for p in run.offered] == [(b.id, 1)]
+    assert await CohortChange.filter(kind="withdrawn").exists()  # left for the refresh job
+    # A registration ahead is not a departure: the run refreshes first.
+    d = await waiting_child(ast, "D", ["AST-KG01"], minutes=0)
+    await places.publish(kg, groups["kg1-ru"].id, 1)
+    run = await allocation.run(ast.id, COHORT)
+    assert [(p.application_id, p.queue_number) for p in run.offered] == [(d.id, 1)]
+    assert not await CohortChange.filter(kind="registered").exists()
+    assert c.id not in [p.application_id for p in run.offered]
