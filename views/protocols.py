@@ -203,7 +203,6 @@ async def vacancies_page(request: Request) -> Response:
     rows = [
         {**edge["node"], "since_text": _since(edge["node"]["since"], result["timezone"])} for edge in result["edges"]
     ]
-    info = result["pageInfo"]
     return _show(
         request,
         template,
@@ -211,11 +210,21 @@ async def vacancies_page(request: Request) -> Response:
         data["departments"],
         result=result,
         rows=rows,
-        next_url=f"/vacancies?{filters.query(language=True, after=info['endCursor'])}" if info["hasNextPage"] else "",
-        first_url=f"/vacancies?{filters.query(language=True)}" if filters.after else "",
-        csv_url=f"/vacancies.csv?{filters.query(language=True)}",
-        other_url=f"/referrals?{urlencode({'department': filters.department})}",
+        **_links("/vacancies", "/referrals", filters, result["pageInfo"], language=True),
     )
+
+
+def _links(path: str, other: str, filters: Any, info: dict[str, Any], *, language: bool) -> dict[str, str]:
+    """A protocol page's links: the next and first pages, its CSV, the other protocol."""
+    query = filters.query(language=language)
+    return {
+        "next_url": f"{path}?{filters.query(language=language, after=info['endCursor'])}"
+        if info["hasNextPage"]
+        else "",
+        "first_url": f"{path}?{query}" if filters.after else "",
+        "csv_url": f"{path}.csv?{query}",
+        "other_url": f"{other}?{urlencode({'department': filters.department})}",
+    }
 
 
 async def referrals_page(request: Request) -> Response:
@@ -239,7 +248,6 @@ async def referrals_page(request: Request) -> Response:
     if filters.errors or result is None:
         return _show(request, template, filters, data.get("departments") or [], result=None)
     rows = [{**edge["node"], "day": _day(edge["node"]["offeredOn"])} for edge in result["edges"]]
-    info = result["pageInfo"]
     return _show(
         request,
         template,
@@ -247,10 +255,7 @@ async def referrals_page(request: Request) -> Response:
         data["departments"],
         result=result,
         rows=rows,
-        next_url=f"/referrals?{filters.query(language=False, after=info['endCursor'])}" if info["hasNextPage"] else "",
-        first_url=f"/referrals?{filters.query(language=False)}" if filters.after else "",
-        csv_url=f"/referrals.csv?{filters.query(language=False)}",
-        other_url=f"/vacancies?{urlencode({'department': filters.department})}",
+        **_links("/referrals", "/vacancies", filters, result["pageInfo"], language=False),
     )
 
 
