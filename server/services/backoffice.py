@@ -181,21 +181,50 @@ class _Audit:
         self.changed: list[str] = []
 
     async def field(self, entity: str, entity_id: object, field: str, before: object, after: object) -> None:
-        if _text(before) == _text(after):
-            return
-        self.changed.append(field)
-        await AuditEntry.create(
-            actor=self.edit.principal.actor,
-            ip=self.edit.ip[:64],
-            department_id=self.application.department_id,
-            application=self.application,
-            entity=entity,
-            entity_id=str(entity_id),
-            field=field,
-            before=_text(before),
-            after=_text(after),
-            reason=self.edit.reason.strip(),
-        )
+        if await audit_row(
+            self.edit.principal.actor,
+            self.edit.ip,
+            self.application.department_id,
+            self.application.id,
+            entity,
+            entity_id,
+            field,
+            before,
+            after,
+            self.edit.reason,
+        ):
+            self.changed.append(field)
+
+
+async def audit_row(
+    actor: str,
+    ip: str,
+    department_id: int,
+    application_id: int | None,
+    entity: str,
+    entity_id: object,
+    field: str,
+    before: object,
+    after: object,
+    reason: str,
+) -> bool:
+    """One append-only audit row of a changed field, in the caller's transaction; nothing
+    (False) when the value did not change. Every staff change writes through this."""
+    if _text(before) == _text(after):
+        return False
+    await AuditEntry.create(
+        actor=actor,
+        ip=ip[:64],
+        department_id=department_id,
+        application_id=application_id,
+        entity=entity,
+        entity_id=str(entity_id),
+        field=field,
+        before=_text(before),
+        after=_text(after),
+        reason=reason.strip(),
+    )
+    return True
 
 
 def _text(value: object) -> str | None:

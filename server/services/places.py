@@ -22,7 +22,7 @@ from server.domain.deadlines import local_date, working_deadline
 from server.domain.languages import GroupLanguage
 from server.domain.places import SeatState
 from server.errors import DomainError, FieldErrors
-from server.models import AuditEntry, Department, Group, Kindergarten, Seat
+from server.models import Department, Group, Kindergarten, Seat
 from server.services import allocation, backoffice
 
 MAX_SEATS = 200  # seats published at once
@@ -49,21 +49,11 @@ def _department_of(staff: Staff, operation: str) -> int:
 async def _audit(
     staff: Staff, department_id: int, entity: str, entity_id: object, field: str, before: object, after: object
 ) -> bool:
-    if (None if before is None else str(before)) == (None if after is None else str(after)):
-        return False
-    await AuditEntry.create(
-        actor=staff.principal.actor,
-        ip=staff.ip[:64],
-        department_id=department_id,
-        application=None,
-        entity=entity,
-        entity_id=str(entity_id),
-        field=field,
-        before=None if before is None else str(before),
-        after=None if after is None else str(after),
-        reason=staff.reason.strip(),
+    # Kindergartens and groups record values as str() writes them (True, not "true").
+    before, after = (None if v is None else str(v) for v in (before, after))
+    return await backoffice.audit_row(
+        staff.principal.actor, staff.ip, department_id, None, entity, entity_id, field, before, after, staff.reason
     )
-    return True
 
 
 # --- reading -------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from server.domain.places import SeatState
 from server.domain.referrals import ReferralMove, ReferralState
 from server.domain.states import State, Transition
 from server.errors import DomainError
-from server.models import Application, AuditEntry, BenefitClaim, Department, Group, Referral, Seat
+from server.models import Application, BenefitClaim, Department, Group, Referral, Seat
 from server.services import allocation, backoffice, benefits, events, notifications, queue
 
 log = logging.getLogger("kezek.referrals")
@@ -206,17 +206,17 @@ async def _after_commit(result: Moved) -> None:
 
 
 async def _audit(actor: Actor, referral: Referral, field: str, before: object, after: object, reason: str) -> None:
-    await AuditEntry.create(
-        actor=actor.name,
-        ip=actor.ip[:64],
-        department_id=referral.department_id,
-        application_id=referral.application_id,
-        entity="referral",
-        entity_id=str(referral.public_id),
-        field=field,
-        before=None if before is None else str(before),
-        after=None if after is None else str(after),
-        reason=reason.strip(),
+    await backoffice.audit_row(
+        actor.name,
+        actor.ip,
+        referral.department_id,
+        referral.application_id,
+        "referral",
+        referral.public_id,
+        field,
+        before,
+        after,
+        reason,
     )
 
 
